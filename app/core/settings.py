@@ -1,0 +1,191 @@
+"""The one settings tree. Every value comes from `PLINTH_*` environment variables (nested sections use a
+single underscore after the section name, e.g. `PLINTH_LLM_BASE_URL`) or its default here."""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.core import runtime_state
+from app.core.errors import ConfigurationError
+
+T = TypeVar("T")
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Bearer token for /api/v1. In development an unset token is generated once and kept under
+    # PLINTH_HOME/keys; outside development it must be set.
+    token: SecretStr | None = None
+
+
+class EmbeddingSettings(BaseModel):
+    model: str = "all-MiniLM-L6-v2"
+    dimensions: int = 384
+    batch_size: int = 64
+    torch_threads: int = 2
+
+
+class LlmSettings(BaseModel):
+    base_url: str | None = None  # OpenAI-compatible endpoint, e.g. http://vllm:8000/v1
+    model: str = "default"
+    api_key: SecretStr | None = None
+    connect_timeout_s: float = 2.0
+    read_timeout_s: float = 60.0
+    max_output_tokens: int = 512
+    temperature: float = 0.1
+    # Share of a generated answer's content words that must occur in the passages it rests on.
+    min_support: float = 0.6
+
+
+class LocalLlmSettings(BaseModel):
+    """The optional small model `plinth up` can serve itself (see `make local-llm`)."""
+
+    enabled: bool = False
+    port: int = 8081
+    threads: int = 2
+
+
+class RetrievalSettings(BaseModel):
+    top_k: int = 5
+    hnsw_ef_search: int = 100
+    min_similarity: float = 0.25  # below this the best passage does not count as an answer
+
+
+class LimitSettings(BaseModel):
+    max_question_chars: int = 4000
+    max_file_bytes: int = 100 * 1024 * 1024
+    max_pages: int = 2000
+    answer_wait_s: float = 120.0
+    answer_task_expires_s: int = 900
+
+
+class ChunkingSettings(BaseModel):
+    chunk_tokens: int = 200  # word pieces; the embedding model reads at most 256
+    overlap_tokens: int = 30
+
+
+class WorkerSettings(BaseModel):
+    concurrency: int = 2
+
+
+class EmbeddedSettings(BaseModel):
+    """Tuning of the servers `plinth up` starts itself."""
+
+    postgres_port: int = 0  # 0: pick a free port once and keep it
+    postgres_shared_buffers: str = "256MB"
+    postgres_maintenance_work_mem: str = "1GB"
+    redis_port: int = 0
+    redis_probe_local: bool = True  # use 127.0.0.1:6379 when it answers
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PLINTH_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="ignore",
+    )
+
+    environment: Literal["development", "production"] = "development"
+    home: Path = Path(".plinth")
+    database_url: SecretStr | None = None
+    redis_url: SecretStr | None = None
+    log_level: str = "INFO"
+    # Set for processes that share one metrics directory (prometheus_client multiprocess mode).
+    prometheus_multiproc_dir: Path | None = Field(default=None, validation_alias="PROMETHEUS_MULTIPROC_DIR")
+
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
+    local_llm: LocalLlmSettings = Field(default_factory=LocalLlmSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
+
+    @model_validator(mode="after")
+    def _resolve(self) -> Settings:
+        self.home = self.home.expanduser().resolve()
+        # While `plinth up` runs, other commands on the same home reach the servers it started.
+        state = runtime_state.read(self.home)
+        if state is not None:
+            if self.database_url is None and state.database_url:
+                self.database_url = SecretStr(state.database_url)
+            if self.redis_url is None and state.redis_url:
+                self.redis_url = SecretStr(state.redis_url)
+        if self.environment == "production" and self.api.token is None:
+            raise ValueError("PLINTH_API_TOKEN must be set when PLINTH_ENVIRONMENT=production")
+        return self
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.home / "blobs"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    def require_database_url(self) -> str:
+        if self.database_url is None:
+            raise ConfigurationError(
+                "no database configured: start the system with `plinth up` (same PLINTH_HOME) "
+                "or set PLINTH_DATABASE_URL"
+            )
+        return self.database_url.get_secret_value()
+
+    def require_redis_url(self) -> str:
+        if self.redis_url is None:
+            raise ConfigurationError(
+                "no Redis configured: start the system with `plinth up` (same PLINTH_HOME) "
+                "or set PLINTH_REDIS_URL"
+            )
+        return self.redis_url.get_secret_value()
+
+    def api_token(self) -> str:
+        """The effective API token (generated and kept under PLINTH_HOME in development)."""
+        if self.api.token is not None:
+            return self.api.token.get_secret_value()
+        path = self.keys_dir / "api-token"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+_dependent_cache_clears: list[Callable[[], None]] = []
+
+
+def settings_scoped(fn: Callable[[], T]) -> Callable[[], T]:
+    """Cache a zero-argument factory until the settings are reloaded."""
+    cached = functools.cache(fn)
+    _dependent_cache_clears.append(cached.cache_clear)
+    return cached
+
+
+def reset_settings_cache() -> None:
+    get_settings.cache_clear()
+    for clear in _dependent_cache_clears:
+        clear()
