@@ -1,0 +1,224 @@
+"""Record inbound questions and the answers given to them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from app.core.context import new_correlation_id
+from app.core.db import notify, session_scope, utcnow, wait_for
+from app.core.errors import InvalidInput, NotFound
+from app.core.settings import get_settings
+from app.domains.conversations.models import Answer, Citation, Conversation, Message
+from app.domains.conversations.schemas import AnswerOut, CitationOut, InboundReceipt
+from audit import events
+from audit import store as audit_store
+from rag.generation import DraftAnswer
+
+ANSWER_READY_CHANNEL = "plinth_answer_ready"
+
+
+def validate_question(text: str) -> str:
+    question = text.strip()
+    if not question:
+        raise InvalidInput("the question is empty")
+    limit = get_settings().limits.max_question_chars
+    if len(question) > limit:
+        raise InvalidInput(f"the question is {len(question)} characters long; the limit is {limit}")
+    return question
+
+
+def _conversation(session: Session, *, channel: str, key: str, principal_id: uuid.UUID) -> uuid.UUID:
+    session.execute(
+        pg_insert(Conversation)
+        .values(id=uuid.uuid4(), channel=channel, external_key=key, started_by=principal_id)
+        .on_conflict_do_nothing(index_elements=["channel", "external_key"])
+    )
+    found = session.scalar(
+        select(Conversation.id).where(Conversation.channel == channel, Conversation.external_key == key)
+    )
+    assert found is not None
+    return found
+
+
+def record_inbound(
+    session: Session,
+    *,
+    channel: str,
+    principal_id: uuid.UUID,
+    text: str,
+    external_id: str | None = None,
+    conversation_key: str | None = None,
+) -> InboundReceipt:
+    """Store a question (and audit it) before anything processes it. A repeated `external_id` on the
+    same channel returns the first message instead of a new one."""
+    if external_id is not None:
+        existing = session.scalar(
+            select(Message).where(Message.channel == channel, Message.external_id == external_id)
+        )
+        if existing is not None:
+            return InboundReceipt(
+                message_id=existing.id, correlation_id=existing.correlation_id, duplicate=True
+            )
+    question = validate_question(text)
+    message_id = uuid.uuid4()
+    correlation_id = new_correlation_id()
+    conversation_id = _conversation(
+        session, channel=channel, key=conversation_key or str(message_id), principal_id=principal_id
+    )
+    session.add(
+        Message(
+            id=message_id,
+            conversation_id=conversation_id,
+            principal_id=principal_id,
+            channel=channel,
+            external_id=external_id,
+            text=question,
+            correlation_id=correlation_id,
+        )
+    )
+    audit_store.append(
+        session,
+        event_type=events.INPUT_RECEIVED,
+        actor=f"principal:{principal_id}",
+        channel=channel,
+        subject=f"message:{message_id}",
+        correlation_id=correlation_id,
+        payload={"text": question, "external_id": external_id},
+    )
+    session.flush()
+    return InboundReceipt(message_id=message_id, correlation_id=correlation_id, duplicate=False)
+
+
+def get_message(session: Session, *, message_id: uuid.UUID) -> Message:
+    message = session.get(Message, message_id)
+    if message is None:
+        raise NotFound(f"no message {message_id}")
+    return message
+
+
+def find_answer(session: Session, *, message_id: uuid.UUID) -> Answer | None:
+    return session.scalar(select(Answer).where(Answer.message_id == message_id))
+
+
+def store_answer(
+    session: Session,
+    *,
+    message: Message,
+    draft: DraftAnswer,
+    processing_ms: float,
+    settings: dict[str, object],
+) -> Answer:
+    """Store the answer with its citations, audit it, and tell waiters once the transaction commits."""
+    completion = draft.completion
+    answer = Answer(
+        message_id=message.id,
+        text=draft.text,
+        mode=draft.mode,
+        answered=draft.answered,
+        confidence=draft.confidence,
+        fallback_reason=draft.fallback_reason,
+        model=completion.model if completion else None,
+        prompt_version=draft.prompt_version,
+        settings=settings,
+        prompt_tokens=completion.prompt_tokens if completion else 0,
+        completion_tokens=completion.completion_tokens if completion else 0,
+        processing_ms=processing_ms,
+    )
+    session.add(answer)
+    session.flush()
+    session.add_all(
+        Citation(
+            answer_id=answer.id,
+            number=c.number,
+            chunk_id=c.passage.chunk_id,
+            document_id=c.passage.document_id,
+            document_version_id=c.passage.document_version_id,
+            version_no=c.passage.version_no,
+            title=c.passage.title,
+            source=c.passage.source,
+            heading=c.passage.heading,
+            page=c.passage.page,
+            score=c.passage.score,
+        )
+        for c in draft.citations
+    )
+    message.status = "answered"
+    audit_store.append(
+        session,
+        event_type=events.OUTPUT_GENERATED,
+        actor=events.SYSTEM_ACTOR,
+        channel=message.channel,
+        subject=f"answer:{answer.id}",
+        correlation_id=message.correlation_id,
+        payload={
+            "message_id": str(message.id),
+            "text": draft.text,
+            "mode": draft.mode,
+            "answered": draft.answered,
+            "confidence": round(draft.confidence, 4),
+            "fallback_reason": draft.fallback_reason,
+            "model": answer.model,
+            "prompt_version": answer.prompt_version,
+            "citations": [
+                {"number": c.number, "chunk_id": c.passage.chunk_id, "version_no": c.passage.version_no}
+                for c in draft.citations
+            ],
+        },
+    )
+    session.flush()
+    notify(session, ANSWER_READY_CHANNEL, str(message.id))
+    return answer
+
+
+def answer_view(session: Session, *, message_id: uuid.UUID) -> AnswerOut | None:
+    """The answer to a message, or None while it is still being worked on."""
+    message = get_message(session, message_id=message_id)
+    answer = find_answer(session, message_id=message_id)
+    if answer is None:
+        return None
+    return AnswerOut(
+        message_id=message.id,
+        question=message.text,
+        answer=answer.text,
+        mode=answer.mode,
+        answered=answer.answered,
+        confidence=answer.confidence,
+        fallback_reason=answer.fallback_reason,
+        model=answer.model,
+        citations=[CitationOut.model_validate(c) for c in answer.citations],
+        latency_ms=(answer.created_at - message.received_at).total_seconds() * 1000,
+    )
+
+
+def wait_for_answer(*, message_id: uuid.UUID, timeout_s: float) -> AnswerOut:
+    """Block until the message is answered (woken by the answer's NOTIFY). Raises Timeout."""
+
+    def check() -> AnswerOut | None:
+        with session_scope() as session:
+            return answer_view(session, message_id=message_id)
+
+    return wait_for(ANSWER_READY_CHANNEL, check, timeout_s)
+
+
+def unanswered_between(
+    session: Session, *, older_than_s: float, newer_than_s: float, limit: int
+) -> Sequence[uuid.UUID]:
+    """Questions that have waited longer than expected (their task may have been lost), but not so long
+    that answering them now would surprise anyone."""
+    now = utcnow()
+    return session.scalars(
+        select(Message.id)
+        .where(
+            Message.status == "received",
+            Message.received_at < now - timedelta(seconds=older_than_s),
+            Message.received_at > now - timedelta(seconds=newer_than_s),
+        )
+        .order_by(Message.received_at)
+        .limit(limit)
+    ).all()

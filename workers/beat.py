@@ -1,0 +1,19 @@
+"""Periodic jobs run by Celery beat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workers import names
+
+SWEEP_INTERVAL_S = 60.0
+
+
+def beat_schedule() -> dict[str, dict[str, Any]]:
+    return {
+        "sweep-unanswered": {
+            "task": names.TASK_SWEEP_UNANSWERED,
+            "schedule": SWEEP_INTERVAL_S,
+            "options": {"queue": names.QUEUE_MAINTENANCE, "expires": SWEEP_INTERVAL_S},
+        },
+    }

@@ -1,0 +1,31 @@
+"""The thin enqueue client the API and the front ends use: tasks are sent by name, with an expiry."""
+
+from __future__ import annotations
+
+import uuid
+
+from app.core.errors import Unavailable
+from app.core.settings import get_settings
+from workers import names
+from workers.celery_app import producer_app
+
+
+def enqueue_answer(*, message_id: uuid.UUID) -> None:
+    """Queue the answering of a recorded message. Raises Unavailable when the broker cannot take it."""
+    try:
+        producer_app().send_task(
+            names.TASK_ANSWER,
+            kwargs={"message_id": str(message_id)},
+            queue=names.QUEUE_ANSWERS,
+            expires=get_settings().limits.answer_task_expires_s,
+            retry=True,
+            retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
+        )
+    except Exception as exc:  # kombu raises many transport-specific errors
+        raise Unavailable(f"the task queue cannot accept work right now ({exc})") from exc
+
+
+def ping_workers(timeout_s: float = 1.0) -> int:
+    """How many workers answered a ping within the timeout."""
+    replies = producer_app().control.ping(timeout=timeout_s, limit=1)
+    return len(replies or [])

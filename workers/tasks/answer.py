@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import uuid
+
+from app.core import metrics
+from app.core.context import bound_correlation_id
+from app.core.db import session_scope
+from app.domains.assistant import service as assistant
+from app.domains.conversations import service as conversations
+from workers import names
+from workers.base import PlinthTask
+from workers.celery_app import app
+
+
+@app.task(name=names.TASK_ANSWER, base=PlinthTask)
+def answer(*, message_id: str) -> None:
+    message_uuid = uuid.UUID(message_id)
+    with session_scope() as session:
+        message = conversations.get_message(session, message_id=message_uuid)
+        with bound_correlation_id(message.correlation_id):
+            answer = assistant.answer_message(session, message_id=message_uuid)
+    metrics.ANSWERS.labels(answer.mode, str(answer.answered).lower()).inc()

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import logging
+
+from app.core.db import session_scope
+from app.domains.conversations import service as conversations
+from workers import client, names
+from workers.base import PlinthTask
+from workers.celery_app import app
+
+logger = logging.getLogger(__name__)
+
+# Long enough that a queued answer has normally been taken; short enough that a lost one is noticed.
+STALE_AFTER_S = 120.0
+GIVE_UP_AFTER_S = 24 * 3600.0
+
+
+@app.task(name=names.TASK_SWEEP_UNANSWERED, base=PlinthTask)
+def sweep_unanswered() -> int:
+    """Re-queue questions whose answer task was lost (answering is idempotent, so a duplicate is harmless)."""
+    with session_scope() as session:
+        stale = conversations.unanswered_between(
+            session, older_than_s=STALE_AFTER_S, newer_than_s=GIVE_UP_AFTER_S, limit=500
+        )
+    for message_id in stale:
+        client.enqueue_answer(message_id=message_id)
+    if stale:
+        logger.warning("re-queued %d unanswered questions", len(stale))
+    return len(stale)
