@@ -1,0 +1,30 @@
+"""The `plinth` command."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from app.cli import ask, config, knowledge, serve
+from app.core.errors import AppError
+
+cli = typer.Typer(
+    name="plinth",
+    help="Plinth: cited answers from company documents in Slack and email, with an audit trail.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+serve.register(cli)
+knowledge.register(cli)
+ask.register(cli)
+cli.add_typer(config.cli, name="config")
+
+
+def main() -> None:
+    try:
+        cli()
+    except AppError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        sys.exit(2)

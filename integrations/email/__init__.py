@@ -1,0 +1,1 @@
+"""Email front end (SMTP/IMAP inbound, replies)."""
