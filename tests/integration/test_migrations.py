@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from app.runtime import migrate
+from app.runtime.postgres import EmbeddedPostgres
+from tests.support import databases
+
+
+def test_schema_has_pgvector_0_8_and_an_audit_schema(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
+        assert version is not None
+        assert tuple(int(x) for x in version[0].split(".")[:2]) >= (0, 8)
+        assert conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = 'audit'").fetchone()
+        server = conn.execute("SHOW server_version_num").fetchone()
+        assert server is not None
+        assert int(server[0]) >= 180000
+
+
+def test_migrations_go_down_to_nothing_and_up_again(pg: EmbeddedPostgres) -> None:
+    name = databases.create_copy(pg, prefix="mig")
+    url = pg.url(name)
+    try:
+        migrate.downgrade(url, "base")
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT to_regclass('public.chunks')").fetchone() == (None,)
+        migrate.upgrade(url)
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT to_regclass('public.chunks')").fetchone() == ("chunks",)
+    finally:
+        databases.drop(pg, name)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE audit.events SET actor = 'x'", "DELETE FROM audit.events", "TRUNCATE audit.events"],
+)
+def test_audit_table_refuses_changes_even_for_its_owner(database_url: str, statement: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO audit.events (seq, ts, event_type, actor, payload, payload_digest, prev_hash, hash) "
+            "VALUES (1, now(), 't', 'a', '{}', '\\x00', '\\x00', '\\x00')"
+        )
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+            conn.execute(statement)
