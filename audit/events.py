@@ -11,5 +11,10 @@ DOCUMENT_INGESTED = "document.ingested"
 DOCUMENT_DUPLICATE = "document.duplicate"
 DOCUMENT_REFUSED = "document.refused"
 DOCUMENT_DELETED = "document.deleted"
+AUTH_TOKEN_CREATED = "auth.token_created"  # noqa: S105 - an event name
+AUTH_TOKEN_REVOKED = "auth.token_revoked"  # noqa: S105 - an event name
+AUTH_FAILED = "auth.failed"
+AUTH_PERMISSION_DENIED = "auth.permission_denied"
+ADMIN_ROLES_CHANGED = "admin.roles_changed"
 
 SYSTEM_ACTOR = "system"

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import importlib
+
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-import rag.store  # noqa: F401 - every model module registers its tables on Base.metadata
 from app.core.db import Base
+
+# Every module that declares tables; importing it registers them on Base.metadata.
+MODEL_MODULES = (
+    "app.domains.principals.models",
+    "app.domains.knowledge.models",
+    "app.domains.conversations.models",
+    "rag.store",
+    "audit.models",
+)
+for module in MODEL_MODULES:
+    importlib.import_module(module)
 
 target_metadata = Base.metadata
 

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from app.cli import ask, config, knowledge, serve
+from app.cli import admin, ask, bench, config, knowledge, serve
 from app.core.errors import AppError
 
 cli = typer.Typer(
@@ -20,6 +20,9 @@ serve.register(cli)
 knowledge.register(cli)
 ask.register(cli)
 cli.add_typer(config.cli, name="config")
+cli.add_typer(admin.tokens, name="token")
+cli.add_typer(admin.users, name="user")
+cli.add_typer(bench.cli, name="bench")
 
 
 def main() -> None:

@@ -8,7 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.core.db import session_scope
 from app.core.settings import get_settings
+from app.domains.principals import service as principals
 from app.runtime.postgres import free_port
 from app.runtime.processes import ManagedProcess
 from tests.conftest import Env
@@ -87,6 +89,25 @@ def test_ask_over_http(api: str, system_env: Env, shared_data: Path) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.2)
     assert later.json()["message_id"] == message_id
+
+
+def test_personal_tokens_ask_as_their_own_user(api: str, system_env: Env) -> None:
+    with session_scope() as session:
+        principal = principals.ensure_local(session, handle="personal@example.com")
+        _, plain = principals.create_api_token(session, principal=principal, name="t", ttl_days=None, by=None)
+    mine = {"Authorization": f"Bearer {plain}"}
+    posing = httpx.post(f"{api}/api/v1/ask", json={"question": "hi?", "user": "ceo"}, headers=mine)
+    assert posing.status_code == 403
+    own = httpx.post(f"{api}/api/v1/ask", json={"question": "Is there a gym?", "wait": False}, headers=mine)
+    assert own.status_code == 202
+    message_id = own.json()["message_id"]
+    # Someone else's question is invisible to a personal token, and visible to the service token.
+    other = httpx.post(
+        f"{api}/api/v1/ask", json={"question": "Secret?", "wait": False, "user": "x"}, headers=_auth()
+    )
+    other_id = other.json()["message_id"]
+    assert httpx.get(f"{api}/api/v1/messages/{other_id}/answer", headers=mine).status_code == 404
+    assert httpx.get(f"{api}/api/v1/messages/{message_id}/answer", headers=mine).status_code in (200, 202)
 
 
 def test_ask_needs_the_token_and_a_real_question(api: str, system_env: Env) -> None:

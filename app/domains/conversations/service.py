@@ -16,6 +16,7 @@ from app.core.errors import InvalidInput, NotFound
 from app.core.settings import get_settings
 from app.domains.conversations.models import Answer, Citation, Conversation, Message
 from app.domains.conversations.schemas import AnswerOut, CitationOut, InboundReceipt
+from app.domains.principals import service as principals
 from audit import events
 from audit import store as audit_store
 from rag.generation import DraftAnswer
@@ -85,7 +86,7 @@ def record_inbound(
     audit_store.append(
         session,
         event_type=events.INPUT_RECEIVED,
-        actor=f"principal:{principal_id}",
+        actor=principals.actor(principal_id),
         channel=channel,
         subject=f"message:{message_id}",
         correlation_id=correlation_id,
@@ -176,9 +177,14 @@ def store_answer(
     return answer
 
 
-def answer_view(session: Session, *, message_id: uuid.UUID) -> AnswerOut | None:
-    """The answer to a message, or None while it is still being worked on."""
+def answer_view(
+    session: Session, *, message_id: uuid.UUID, asked_by: uuid.UUID | None = None
+) -> AnswerOut | None:
+    """The answer to a message, or None while it is still being worked on. With `asked_by`, a message
+    someone else asked is reported as not found."""
     message = get_message(session, message_id=message_id)
+    if asked_by is not None and message.principal_id != asked_by:
+        raise NotFound(f"no message {message_id}")
     answer = find_answer(session, message_id=message_id)
     if answer is None:
         return None

@@ -15,6 +15,7 @@ from app.core.db import utcnow
 from app.core.settings import get_settings
 from app.domains.knowledge.models import Document, DocumentVersion, KnowledgeSource
 from app.domains.knowledge.schemas import IngestOutcome
+from app.domains.principals import service as principals
 from audit import events
 from audit import store as audit_store
 from rag import chunking, loaders, store
@@ -64,7 +65,7 @@ def ingest(
             audit_store.append(
                 session,
                 event_type=events.DOCUMENT_DUPLICATE,
-                actor=_actor(submitted_by),
+                actor=principals.actor(submitted_by),
                 channel=channel,
                 subject=f"document:{document.id}",
                 payload={"name": original_name, "sha256": blob.key, "version_no": current.version_no},
@@ -143,7 +144,7 @@ def ingest(
     audit_store.append(
         session,
         event_type=events.DOCUMENT_INGESTED,
-        actor=_actor(submitted_by),
+        actor=principals.actor(submitted_by),
         channel=channel,
         subject=f"document:{document.id}",
         payload={
@@ -176,7 +177,7 @@ def record_refusal(
     audit_store.append(
         session,
         event_type=events.DOCUMENT_REFUSED,
-        actor=_actor(submitted_by),
+        actor=principals.actor(submitted_by),
         channel=channel,
         payload={"name": original_name, "reason": error.reason, "message": error.message},
     )
@@ -189,10 +190,6 @@ def _current_version(session: Session, document: Document) -> DocumentVersion | 
             DocumentVersion.version_no == document.current_version_no,
         )
     )
-
-
-def _actor(principal_id: uuid.UUID | None) -> str:
-    return f"principal:{principal_id}" if principal_id else events.SYSTEM_ACTOR
 
 
 def cli_source_key(path: Path) -> str:

@@ -21,6 +21,8 @@ class Principal(Base):
     email: Mapped[str | None] = mapped_column(Text, unique=True)
     kind: Mapped[str] = mapped_column(Text, default="user")  # user | service
     groups: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    # Console and API roles: admin, compliance, viewer (none for ordinary askers).
+    roles: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -43,3 +45,19 @@ class ExternalIdentity(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     principal: Mapped[Principal] = relationship(back_populates="identities")
+
+
+class ApiToken(Base):
+    """A bearer token for the automation API, acting as its principal. Only its hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    principal_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(Text)
+    token_sha256: Mapped[str] = mapped_column(Text, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -12,3 +12,4 @@ class PrincipalOut(BaseModel):
     handle: str
     display_name: str
     groups: list[str]
+    roles: list[str]

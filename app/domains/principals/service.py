@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 import uuid
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.db import utcnow
 from app.core.errors import InvalidInput, NotFound
-from app.domains.principals.models import Principal
+from app.domains.principals.models import ApiToken, Principal
+from audit import events
+from audit import store as audit_store
 
 ORG_GRANT = "org"
+ROLES = ("admin", "compliance", "viewer")
+TOKEN_PREFIX = "plt_"  # noqa: S105 - a prefix, not a secret
 _HANDLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
 
 
@@ -75,3 +83,103 @@ def resolve_grants(session: Session, specs: list[str]) -> list[str]:
     if not grants:
         raise InvalidInput("a document needs at least one access entry")
     return sorted(set(grants))
+
+
+def actor(principal_id: uuid.UUID | None) -> str:
+    """How a principal appears as the actor of an audit event."""
+    return f"principal:{principal_id}" if principal_id else events.SYSTEM_ACTOR
+
+
+def set_roles(session: Session, *, principal: Principal, roles: list[str], by: uuid.UUID | None) -> None:
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        raise InvalidInput(f"unknown role(s) {', '.join(unknown)}: use {', '.join(ROLES)}")
+    before = sorted(principal.roles)
+    principal.roles = sorted(set(roles))
+    audit_store.append(
+        session,
+        event_type=events.ADMIN_ROLES_CHANGED,
+        actor=actor(by),
+        subject=f"principal:{principal.id}",
+        payload={"handle": principal.handle, "before": before, "after": principal.roles},
+    )
+    session.flush()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_token(
+    session: Session, *, principal: Principal, name: str, ttl_days: int | None, by: uuid.UUID | None
+) -> tuple[ApiToken, str]:
+    """A new token for the principal; the plain value is returned once and never stored."""
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        principal_id=principal.id,
+        name=name,
+        token_sha256=_digest(plain),
+        expires_at=utcnow() + timedelta(days=ttl_days) if ttl_days else None,
+    )
+    session.add(token)
+    session.flush()
+    audit_store.append(
+        session,
+        event_type=events.AUTH_TOKEN_CREATED,
+        actor=actor(by),
+        subject=f"api_token:{token.id}",
+        payload={
+            "principal": principal.handle,
+            "name": name,
+            "expires_at": token.expires_at and token.expires_at.isoformat(),
+        },
+    )
+    return token, plain
+
+
+def revoke_api_token(session: Session, *, token_id: uuid.UUID, by: uuid.UUID | None) -> None:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"no API token {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit_store.append(
+            session,
+            event_type=events.AUTH_TOKEN_REVOKED,
+            actor=actor(by),
+            subject=f"api_token:{token.id}",
+            payload={"name": token.name},
+        )
+        session.flush()
+
+
+def principal_for_token(session: Session, *, token: str) -> Principal | None:
+    """The active principal a valid, unexpired, unrevoked token belongs to."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    found = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _digest(token)))
+    if found is None or found.revoked_at is not None:
+        return None
+    if found.expires_at is not None and found.expires_at <= utcnow():
+        return None
+    principal = session.get(Principal, found.principal_id)
+    return principal if principal is not None and principal.is_active else None
+
+
+def record_denial(session: Session, *, principal_id: uuid.UUID | None, what: str, reason: str) -> None:
+    audit_store.append(
+        session,
+        event_type=events.AUTH_PERMISSION_DENIED,
+        actor=actor(principal_id),
+        payload={"what": what, "reason": reason},
+    )
+
+
+def record_failed_authentication(session: Session, *, channel: str, reason: str) -> None:
+    audit_store.append(
+        session,
+        event_type=events.AUTH_FAILED,
+        actor=events.SYSTEM_ACTOR,
+        channel=channel,
+        payload={"reason": reason},
+    )
