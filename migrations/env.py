@@ -2,31 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
-
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from app.core.db import Base
-
-# Every module that declares tables; importing it registers them on Base.metadata.
-MODEL_MODULES = (
-    "app.domains.principals.models",
-    "app.domains.knowledge.models",
-    "app.domains.conversations.models",
-    "rag.store",
-    "audit.models",
-)
-for module in MODEL_MODULES:
-    importlib.import_module(module)
-
-target_metadata = Base.metadata
-
-
-def include_name(name: str | None, type_: str, parent_names: object) -> bool:
-    if type_ == "schema":
-        return name in (None, "audit")
-    return True
+from migrations.metadata import include_name, target_metadata
 
 
 def run_migrations_online() -> None:

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.core.db import session_scope
+from app.domains.knowledge import service as knowledge
 from app.domains.knowledge.models import Document, DocumentVersion
 from audit.models import AuditEvent
 from rag.errors import IngestRefused
@@ -55,6 +56,21 @@ def test_same_content_again_is_a_linked_duplicate(database_url: str, shared_data
     assert again.document_id == first.document_id
     assert again.version_no == 1
     assert _count(Chunk) == first.chunks
+
+
+def test_corpus_version_changes_with_each_ingested_version_only(database_url: str, tmp_path: Path) -> None:
+    def version() -> int:
+        with session_scope() as session:
+            return knowledge.corpus_version(session)
+
+    path = tmp_path / "policy.md"
+    path.write_text("# Policy\n\nBadges are renewed every year.\n")
+    start = version()
+    ingest_file(path)
+    after_first = version()
+    ingest_file(path)  # unchanged: what retrieval sees is the same
+    assert after_first == start + 1
+    assert version() == after_first
 
 
 def test_changed_content_is_a_new_version_and_retires_old_chunks(database_url: str, tmp_path: Path) -> None:

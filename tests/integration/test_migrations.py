@@ -2,9 +2,14 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
 
+from app.core.db import sqlalchemy_url
 from app.runtime import migrate
 from app.runtime.postgres import EmbeddedPostgres
+from migrations.metadata import include_name, target_metadata
 from tests.support import databases
 
 
@@ -31,6 +36,20 @@ def test_migrations_go_down_to_nothing_and_up_again(pg: EmbeddedPostgres) -> Non
             assert conn.execute("SELECT to_regclass('public.chunks')").fetchone() == ("chunks",)
     finally:
         databases.drop(pg, name)
+
+
+def test_models_match_the_migrated_schema(database_url: str) -> None:
+    engine = create_engine(sqlalchemy_url(database_url))
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(
+                conn,
+                opts={"include_schemas": True, "include_name": include_name, "compare_type": True},
+            )
+            differences = compare_metadata(context, target_metadata)
+    finally:
+        engine.dispose()
+    assert differences == []
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.core.blobs import BlobStore
 from app.core.db import utcnow
 from app.core.settings import get_settings
+from app.domains.knowledge import corpus
 from app.domains.knowledge.models import Document, DocumentVersion, KnowledgeSource
 from app.domains.knowledge.schemas import IngestOutcome
 from app.domains.principals import service as principals
@@ -141,6 +142,7 @@ def ingest(
         drafts=drafts,
         embeddings=vectors,
     )
+    corpus.bump(session)
     audit_store.append(
         session,
         event_type=events.DOCUMENT_INGESTED,
@@ -190,6 +192,11 @@ def _current_version(session: Session, document: Document) -> DocumentVersion | 
             DocumentVersion.version_no == document.current_version_no,
         )
     )
+
+
+def corpus_version(session: Session) -> int:
+    """Changes whenever what retrieval can see changes; caches of answers key on it."""
+    return corpus.current(session)
 
 
 def cli_source_key(path: Path) -> str:
