@@ -11,6 +11,7 @@ MODEL_MODULES = (
     "app.domains.knowledge.models",
     "app.domains.knowledge.corpus",
     "app.domains.conversations.models",
+    "app.domains.corrections.models",
     "rag.store",
     "audit.models",
 )

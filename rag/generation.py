@@ -33,7 +33,7 @@ class Citation:
 @dataclass(frozen=True)
 class DraftAnswer:
     text: str
-    mode: Literal["generated", "extractive"]
+    mode: Literal["generated", "extractive", "curated"]
     answered: bool
     confidence: float
     citations: list[Citation]
@@ -83,6 +83,17 @@ def compose_answer(
         citations=[Citation(n, relevant[n - 1]) for n in grounding.cited],
         completion=completion,
         prompt_version=prompts.ANSWER_PROMPT_VERSION,
+    )
+
+
+def curated_answer(text: str, passages: Sequence[Passage]) -> DraftAnswer:
+    """An answer a person reviewed and approved (a correction), cited with the sources it corrects."""
+    return DraftAnswer(
+        text=text,
+        mode="curated",
+        answered=True,
+        confidence=1.0,
+        citations=[Citation(n, p) for n, p in enumerate(passages, start=1)],
     )
 
 

@@ -16,4 +16,9 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": SWEEP_INTERVAL_S,
             "options": {"queue": names.QUEUE_MAINTENANCE, "expires": SWEEP_INTERVAL_S},
         },
+        "sweep-undelivered": {
+            "task": names.TASK_SWEEP_UNDELIVERED,
+            "schedule": SWEEP_INTERVAL_S,
+            "options": {"queue": names.QUEUE_MAINTENANCE, "expires": SWEEP_INTERVAL_S},
+        },
     }

@@ -29,6 +29,7 @@ def create_celery(broker_url: str | None) -> Celery:
         task_routes={
             names.TASK_ANSWER: {"queue": names.QUEUE_ANSWERS},
             names.TASK_SWEEP_UNANSWERED: {"queue": names.QUEUE_MAINTENANCE},
+            names.TASK_SWEEP_UNDELIVERED: {"queue": names.QUEUE_MAINTENANCE},
         },
         task_ignore_result=True,
         task_serializer="json",

@@ -8,5 +8,11 @@ QUEUE_MAINTENANCE = "maintenance"
 
 TASK_ANSWER = "plinth.answer"
 TASK_SWEEP_UNANSWERED = "plinth.sweep_unanswered"
+TASK_SWEEP_UNDELIVERED = "plinth.sweep_undelivered"
+TASK_SLACK_DELIVER = "plinth.slack.deliver"
+TASK_EMAIL_DELIVER = "plinth.email.deliver"
+
+# The task that replies through each front end once an answer is stored (CLI and API callers fetch it).
+DELIVERY_TASKS = {"slack": TASK_SLACK_DELIVER, "email": TASK_EMAIL_DELIVER}
 
 ALL_QUEUES = (QUEUE_ANSWERS, QUEUE_INGEST, QUEUE_MAINTENANCE)

@@ -14,6 +14,7 @@ from app.intake import submit_question
 MODE_LABELS = {
     "generated": "Generated answer",
     "extractive": "Extractive answer (passages quoted from the documents; no language model)",
+    "curated": "Reviewed answer (a correction approved by a person)",
 }
 
 

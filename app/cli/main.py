@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from app.cli import admin, ask, bench, config, knowledge, serve
+from app.cli import admin, ask, bench, config, corrections, knowledge, serve
 from app.core.errors import AppError
 
 cli = typer.Typer(
@@ -22,6 +22,7 @@ ask.register(cli)
 cli.add_typer(config.cli, name="config")
 cli.add_typer(admin.tokens, name="token")
 cli.add_typer(admin.users, name="user")
+cli.add_typer(corrections.cli, name="corrections")
 cli.add_typer(bench.cli, name="bench")
 
 

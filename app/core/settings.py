@@ -72,6 +72,12 @@ class ChunkingSettings(BaseModel):
     overlap_tokens: int = 30
 
 
+class CorrectionSettings(BaseModel):
+    # Cosine similarity above which a later question counts as the one an approved correction answers.
+    match_similarity: float = 0.9
+    max_chars: int = 8000
+
+
 class WorkerSettings(BaseModel):
     concurrency: int = 2
 
@@ -109,6 +115,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    corrections: CorrectionSettings = Field(default_factory=CorrectionSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
 

@@ -7,7 +7,7 @@ from app.core.context import bound_correlation_id
 from app.core.db import session_scope
 from app.domains.assistant import service as assistant
 from app.domains.conversations import service as conversations
-from workers import names
+from workers import client, names
 from workers.base import PlinthTask
 from workers.celery_app import app
 
@@ -17,6 +17,10 @@ def answer(*, message_id: str) -> None:
     message_uuid = uuid.UUID(message_id)
     with session_scope() as session:
         message = conversations.get_message(session, message_id=message_uuid)
+        channel = message.channel
         with bound_correlation_id(message.correlation_id):
             answer = assistant.answer_message(session, message_id=message_uuid)
     metrics.ANSWERS.labels(answer.mode, str(answer.answered).lower()).inc()
+    # After the commit: the reply task must find the answer. If this send is lost, the sweeper
+    # finds the answer undelivered and queues it again.
+    client.enqueue_delivery(channel=channel, message_id=message_uuid)

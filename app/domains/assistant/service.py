@@ -10,10 +10,12 @@ from sqlalchemy.orm import Session
 from app.core.settings import get_settings
 from app.domains.conversations import service as conversations
 from app.domains.conversations.schemas import AnswerSummary
+from app.domains.corrections import service as corrections
 from app.domains.principals import service as principals
+from rag import passages as passage_lookup
 from rag import retrieval
 from rag.embeddings import get_embedder
-from rag.generation import compose_answer
+from rag.generation import DraftAnswer, compose_answer, curated_answer
 from rag.llm import get_llm_client
 
 
@@ -28,20 +30,30 @@ def answer_message(session: Session, *, message_id: uuid.UUID) -> AnswerSummary:
     asker = principals.get(session, principal_id=message.principal_id)
     embedder = get_embedder()
     query = embedder.embed([message.text])[0]
-    passages = retrieval.search(
-        session,
-        query=query,
-        grants=principals.access_grants(asker),
-        k=settings.retrieval.top_k,
-        ef_search=settings.retrieval.hnsw_ef_search,
-    )
-    draft = compose_answer(
-        message.text,
-        passages,
-        llm=get_llm_client(),
-        min_similarity=settings.retrieval.min_similarity,
-        min_support=settings.llm.min_support,
-    )
+    conversations.remember_query_embedding(session, message=message, embedding=query.tolist())
+    grants = principals.access_grants(asker)
+    curated = corrections.match(session, question=message.text, query_embedding=query.tolist(), grants=grants)
+    draft: DraftAnswer
+    if curated is not None:
+        sources = passage_lookup.by_chunk_ids(
+            session, chunk_ids=curated.cited_chunk_ids, score=curated.similarity
+        )
+        draft = curated_answer(curated.text, sources)
+    else:
+        passages = retrieval.search(
+            session,
+            query=query,
+            grants=grants,
+            k=settings.retrieval.top_k,
+            ef_search=settings.retrieval.hnsw_ef_search,
+        )
+        draft = compose_answer(
+            message.text,
+            passages,
+            llm=get_llm_client(),
+            min_similarity=settings.retrieval.min_similarity,
+            min_support=settings.llm.min_support,
+        )
     stored = conversations.store_answer(
         session,
         message=message,
@@ -54,6 +66,7 @@ def answer_message(session: Session, *, message_id: uuid.UUID) -> AnswerSummary:
             "min_similarity": settings.retrieval.min_similarity,
             "min_support": settings.llm.min_support,
             "llm_base_url": settings.llm.base_url,
+            "correction_id": str(curated.correction_id) if curated else None,
         },
     )
     return AnswerSummary.model_validate(stored)

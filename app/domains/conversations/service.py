@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -12,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from app.core.context import new_correlation_id
 from app.core.db import notify, session_scope, utcnow, wait_for
-from app.core.errors import InvalidInput, NotFound
+from app.core.errors import NotFound
 from app.core.settings import get_settings
+from app.core.validation import bounded_text
 from app.domains.conversations.models import Answer, Citation, Conversation, Message
 from app.domains.conversations.schemas import AnswerOut, CitationOut, InboundReceipt
 from app.domains.principals import service as principals
@@ -25,13 +27,7 @@ ANSWER_READY_CHANNEL = "plinth_answer_ready"
 
 
 def validate_question(text: str) -> str:
-    question = text.strip()
-    if not question:
-        raise InvalidInput("the question is empty")
-    limit = get_settings().limits.max_question_chars
-    if len(question) > limit:
-        raise InvalidInput(f"the question is {len(question)} characters long; the limit is {limit}")
-    return question
+    return bounded_text(text, what="question", limit=get_settings().limits.max_question_chars)
 
 
 def _conversation(session: Session, *, channel: str, key: str, principal_id: uuid.UUID) -> uuid.UUID:
@@ -55,9 +51,12 @@ def record_inbound(
     text: str,
     external_id: str | None = None,
     conversation_key: str | None = None,
+    reply_to: dict[str, Any] | None = None,
+    audience: str | None = None,
 ) -> InboundReceipt:
     """Store a question (and audit it) before anything processes it. A repeated `external_id` on the
-    same channel returns the first message instead of a new one."""
+    same channel returns the first message instead of a new one. `reply_to` is what the front end needs
+    to reply; `audience` names who else will read the answer (it then uses only what all may read)."""
     if external_id is not None:
         existing = session.scalar(
             select(Message).where(Message.channel == channel, Message.external_id == external_id)
@@ -81,6 +80,8 @@ def record_inbound(
             external_id=external_id,
             text=question,
             correlation_id=correlation_id,
+            reply_to=reply_to,
+            audience=audience,
         )
     )
     audit_store.append(
@@ -90,7 +91,7 @@ def record_inbound(
         channel=channel,
         subject=f"message:{message_id}",
         correlation_id=correlation_id,
-        payload={"text": question, "external_id": external_id},
+        payload={"text": question, "external_id": external_id, "audience": audience},
     )
     session.flush()
     return InboundReceipt(message_id=message_id, correlation_id=correlation_id, duplicate=False)
@@ -101,6 +102,32 @@ def get_message(session: Session, *, message_id: uuid.UUID) -> Message:
     if message is None:
         raise NotFound(f"no message {message_id}")
     return message
+
+
+def update_reply_to(session: Session, *, message_id: uuid.UUID, **fields: Any) -> None:
+    """Add to what the front end needs to reply (e.g. the placeholder it posted while working)."""
+    message = session.scalar(select(Message).where(Message.id == message_id).with_for_update())
+    if message is None:
+        raise NotFound(f"no message {message_id}")
+    message.reply_to = {**(message.reply_to or {}), **fields}
+    session.flush()
+
+
+def remember_query_embedding(session: Session, *, message: Message, embedding: Sequence[float]) -> None:
+    message.query_embedding = list(embedding)
+    session.flush()
+
+
+def earlier_turns(session: Session, *, message: Message, limit: int) -> list[tuple[str, str | None]]:
+    """The questions (and answers) asked before this one in the same conversation, oldest first."""
+    rows = session.execute(
+        select(Message.text, Answer.text)
+        .outerjoin(Answer, Answer.message_id == Message.id)
+        .where(Message.conversation_id == message.conversation_id, Message.received_at < message.received_at)
+        .order_by(Message.received_at.desc())
+        .limit(limit)
+    ).all()
+    return [(question, answer) for question, answer in reversed(rows)]
 
 
 def find_answer(session: Session, *, message_id: uuid.UUID) -> Answer | None:

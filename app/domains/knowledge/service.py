@@ -4,6 +4,7 @@ all in the caller's transaction, so a refused or failed file leaves nothing behi
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -192,6 +193,19 @@ def _current_version(session: Session, document: Document) -> DocumentVersion | 
             DocumentVersion.version_no == document.current_version_no,
         )
     )
+
+
+def access_lists(session: Session, *, document_ids: Sequence[uuid.UUID]) -> list[list[str]]:
+    """The access list of each document (what a reader must hold a grant from to see it)."""
+    if not document_ids:
+        return []
+    rows = session.scalars(select(Document.access).where(Document.id.in_(document_ids))).all()
+    return [sorted(access) for access in rows]
+
+
+def mark_corpus_changed(session: Session) -> None:
+    """Something other than a document changed what answers may say (e.g. an approved correction)."""
+    corpus.bump(session)
 
 
 def corpus_version(session: Session) -> int:
