@@ -5,6 +5,7 @@ check-jsonschema), and for what it refers to: images, commands, settings, secret
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -19,7 +20,7 @@ import yaml
 from app.runtime.postgres import free_port
 from app.runtime.redis_server import server_binary
 from tests.support import deployment
-from tests.support.deployment import DEPLOY, REPO
+from tests.support.deployment import DEPLOY, IMAGE_SCRIPTS, REPO
 from workers import names
 from workers.celery_app import app as celery_app
 
@@ -217,6 +218,20 @@ def test_healthchecks_use_the_real_endpoints(project: dict[str, Any]) -> None:
     assert "/healthz" in routes
     for worker in ("worker", "worker-ingest"):
         assert project["services"][worker]["healthcheck"]["test"][-1] == "worker"
+
+
+def test_files_it_mounts_and_runs_exist(project: dict[str, Any]) -> None:
+    for name, service in project["services"].items():
+        for volume in service.get("volumes", []):
+            if volume["type"] == "bind" and volume["target"] != "/models":  # weights: the operator's
+                assert Path(volume["source"]).exists(), f"{name}: {volume['source']}"
+    copied = re.search(rf"COPY --chmod=0755 (.+) {IMAGE_SCRIPTS}/", deployment.read(DEPLOY / "Dockerfile"))
+    assert copied is not None
+    in_image = {f"{IMAGE_SCRIPTS}/{Path(source).name}" for source in copied.group(1).split()}
+    for name, service in plinth_services(project).items():
+        for word in service.get("healthcheck", {}).get("test", []):
+            if word.startswith(IMAGE_SCRIPTS):
+                assert word in in_image, f"{name}: {word} is not in the image"
 
 
 def test_workers_stop_after_their_longest_task(project: dict[str, Any]) -> None:
