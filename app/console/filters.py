@@ -7,6 +7,7 @@ from typing import Literal
 
 from fastapi import Query
 
+from app.core.errors import InvalidInput
 from app.domains.conversations.browse import ConversationFilter, Outcome, Rating
 
 
@@ -22,6 +23,9 @@ def conversation_filter(
     since: date | Literal[""] | None = None,
     until: date | Literal[""] | None = None,
 ) -> ConversationFilter:
+    for name, value in (("q", q), ("channel", channel), ("asker", asker)):
+        if value and "\x00" in value:
+            raise InvalidInput(f"{name} contains a NUL character")
     # An empty form field means "any", not "the empty string".
     return ConversationFilter(
         q=q or None,
