@@ -33,7 +33,7 @@ CHROMIUM := /usr/bin/chromium
 
 $(CHROMIUM):
 	command -v apt-get >/dev/null || { echo "install Chromium at $(CHROMIUM) for the console tests"; exit 1; }
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation fonts-noto-color-emoji
 
 install: $(STAMP) $(CHROMIUM)
 

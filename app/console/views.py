@@ -49,7 +49,7 @@ def _own_only(access: Access, what: str) -> uuid.UUID | None:
 def conversations_page(
     access: Access, *, filters: browse.ConversationFilter, page: int, per_page: int
 ) -> browse.ConversationPage:
-    asked_by = _own_only(access, "GET /api/v1/conversations")
+    asked_by = _own_only(access, "list conversations")
     with session_scope() as session:
         return browse.list_conversations(
             session, filters=filters, page=page, per_page=per_page, asked_by=asked_by
@@ -57,7 +57,7 @@ def conversations_page(
 
 
 def conversation(access: Access, *, message_id: uuid.UUID) -> browse.ConversationDetail:
-    asked_by = _own_only(access, f"GET /api/v1/conversations/{message_id}")
+    asked_by = _own_only(access, f"read conversation {message_id}")
     with session_scope() as session:
         found = browse.detail(
             session,
@@ -96,7 +96,7 @@ def review(
     if own:
         raise deny(
             access.caller,
-            f"POST /api/v1/corrections/{correction_id}/{decision}",
+            f"{decision} correction {correction_id}",
             "a correction is reviewed by someone other than its author",
         )
     with session_scope() as session:
@@ -202,7 +202,7 @@ def change_roles(access: Access, *, principal_id: uuid.UUID, roles: list[str]) -
     if principal_id == access.caller.principal_id:
         raise deny(
             access.caller,
-            f"PUT /api/v1/principals/{principal_id}/roles",
+            f"change the roles of principal {principal_id}",
             "nobody changes their own roles; ask another admin",
         )
     with session_scope() as session:

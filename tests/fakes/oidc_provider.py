@@ -106,7 +106,8 @@ def create_app(state: ProviderState, issuer: str, key: RSAKey, other_key: RSAKey
             for sub, claims in state.users.items()
         )
         return HTMLResponse(
-            f"<!doctype html><title>Test identity provider</title><h1>Sign in</h1>"
+            '<!doctype html><title>Test identity provider</title><link rel="icon" href="data:,">'
+            f"<h1>Sign in</h1>"
             f'<form method="post" action="/authorize">{hidden}{buttons}</form>'
         )
 
