@@ -28,7 +28,14 @@ $(STAMP):
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-install: $(STAMP)
+# The console's browser tests drive Debian's Chromium (never a downloaded browser build).
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	command -v apt-get >/dev/null || { echo "install Chromium at $(CHROMIUM) for the console tests"; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation fonts-noto-color-emoji
+
+install: $(STAMP) $(CHROMIUM)
 
 up: install
 	$(BIN)/plinth up

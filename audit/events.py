@@ -22,5 +22,9 @@ AUTH_TOKEN_REVOKED = "auth.token_revoked"  # noqa: S105 - an event name
 AUTH_FAILED = "auth.failed"
 AUTH_PERMISSION_DENIED = "auth.permission_denied"
 ADMIN_ROLES_CHANGED = "admin.roles_changed"
+AUTH_LOGIN = "auth.login"
+AUTH_LOGOUT = "auth.logout"
+AUTH_IDENTITY_LINKED = "auth.identity_linked"
+AUTH_LOCAL_ADMIN_SET = "auth.local_admin_set"
 
 SYSTEM_ACTOR = "system"

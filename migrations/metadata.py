@@ -12,6 +12,7 @@ MODEL_MODULES = (
     "app.domains.knowledge.corpus",
     "app.domains.conversations.models",
     "app.domains.corrections.models",
+    "app.console.models",
     "rag.store",
     "audit.models",
 )

@@ -37,7 +37,8 @@ class Caller:
 SERVICE_CALLER = Caller(principal_id=None, handle="service", roles=frozenset())
 
 
-def _authenticate(token: str | None, path: str) -> Caller:
+def authenticate_token(token: str | None, path: str) -> Caller:
+    """The caller this bearer token (or its absence) names; refusals are audited."""
     if token is not None and hmac.compare_digest(token.encode(), get_settings().api_token().encode()):
         return SERVICE_CALLER
     with session_scope() as session:
@@ -55,7 +56,7 @@ async def current_caller(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
 ) -> Caller:
     token = credentials.credentials if credentials is not None else None
-    return await run_in_threadpool(_authenticate, token, request.url.path)
+    return await run_in_threadpool(authenticate_token, token, request.url.path)
 
 
 def require_roles(*roles: str) -> Callable[..., object]:

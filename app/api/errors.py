@@ -26,9 +26,13 @@ def status_for(error: AppError) -> int:
     return STATUS_BY_CODE.get(error.code, 500)
 
 
+def error_response(exc: AppError) -> JSONResponse:
+    return JSONResponse(
+        status_code=status_for(exc), content={"error": {"code": exc.code, "message": exc.message}}
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse(
-            status_code=status_for(exc), content={"error": {"code": exc.code, "message": exc.message}}
-        )
+        return error_response(exc)

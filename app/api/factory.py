@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request, Response
 
 from app.api import ask, health
 from app.api.errors import install_error_handlers
+from app.console import mount as console
 from app.core import metrics
 from app.core.logging import configure_logging
 
@@ -19,10 +20,14 @@ def create_app() -> FastAPI:
         title="Plinth",
         version="0.1.0",
         description="Self-hosted assistant for Slack and email: cited answers, audited.",
+        # The interactive docs pages load their scripts from a CDN; the schema is at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(ask.router)
+    console.mount(app)
 
     @app.middleware("http")
     async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -40,7 +40,9 @@ def revoke_token(token_id: uuid.UUID = typer.Argument(..., help="The token's id.
 @users.command("roles")
 def set_roles(
     user: str = typer.Argument(..., help="Handle of the user."),
-    role: list[str] = typer.Option([], help="Role to hold (repeatable): admin, compliance, viewer."),
+    role: list[str] = typer.Option(
+        [], help="Role to hold (repeatable): admin, compliance, viewer, audit_payloads."
+    ),
 ) -> None:
     """Set a user's roles (none given: remove all)."""
     with session_scope() as session:

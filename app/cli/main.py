@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from app.cli import admin, ask, bench, config, corrections, knowledge, serve
+from app.cli import admin, ask, bench, config, corrections, knowledge, local_admin, serve
 from app.core.errors import AppError
 
 cli = typer.Typer(
@@ -24,6 +24,7 @@ cli.add_typer(admin.tokens, name="token")
 cli.add_typer(admin.users, name="user")
 cli.add_typer(corrections.cli, name="corrections")
 cli.add_typer(bench.cli, name="bench")
+cli.add_typer(local_admin.cli, name="admin")
 
 
 def main() -> None:

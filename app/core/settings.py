@@ -92,6 +92,43 @@ class EmbeddedSettings(BaseModel):
     redis_probe_local: bool = True  # use 127.0.0.1:6379 when it answers
 
 
+class RoleRule(BaseModel):
+    """Grant `role` to whoever's ID token (or userinfo) claim `claim` holds `value` (a shell-style
+    pattern; the claim may be a string or a list, and a dotted path reaches nested claims)."""
+
+    claim: str
+    value: str
+    role: Literal["admin", "compliance", "viewer", "audit_payloads"]
+
+
+class ConsoleSettings(BaseModel):
+    """The web console at / of the API port: OIDC sign-in, sessions, the break-glass local admin."""
+
+    # External base URL (https://plinth.example.com); unset: taken from each request.
+    public_url: str | None = None
+    oidc_issuer: str | None = None  # discovery at <issuer>/.well-known/openid-configuration
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None  # unset: a public client (PKCE only)
+    oidc_scopes: str = "openid email profile"
+    oidc_timeout_s: float = 5.0
+    role_rules: list[RoleRule] = Field(default_factory=list)
+    # The rules decide a signed-in user's roles at every sign-in (the provider is the source of truth).
+    roles_from_claims: bool = True
+    # The break-glass local admin is refused while OIDC is configured, unless this is set.
+    allow_local_login: bool = False
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    login_timeout_s: int = 600  # how long a started sign-in may take
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
+    @property
+    def local_login_enabled(self) -> bool:
+        return self.allow_local_login or not self.oidc_enabled
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PLINTH_",
@@ -118,6 +155,7 @@ class Settings(BaseSettings):
     corrections: CorrectionSettings = Field(default_factory=CorrectionSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:

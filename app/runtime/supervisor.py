@@ -209,6 +209,7 @@ class Supervisor:
             "\nPlinth is up.\n"
             f"  API          {self._api_url()}   (token: {self.settings.keys_dir / 'api-token'})\n"
             f"  health       {self._api_url()}/readyz   metrics {self._api_url()}/metrics\n"
+            f"  console      {self._api_url()}/   ({self._console_note()})\n"
             f"  PostgreSQL   {database_url}   ({database_note})\n"
             f"  Redis        {redis_url}   ({redis_note})\n"
             f"  LLM          {llm}\n"
@@ -220,6 +221,11 @@ class Supervisor:
             self._check_children()
             time.sleep(0.5)
         return 0
+
+    def _console_note(self) -> str:
+        if self.settings.console.oidc_enabled:
+            return f"sign-in with {self.settings.console.oidc_issuer}"
+        return "sign-in as the local admin: plinth admin create --email E"
 
     def shutdown(self) -> None:
         self.stopping = True

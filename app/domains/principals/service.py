@@ -6,9 +6,10 @@ import hashlib
 import re
 import secrets
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.core.db import utcnow
@@ -18,7 +19,9 @@ from audit import events
 from audit import store as audit_store
 
 ORG_GRANT = "org"
-ROLES = ("admin", "compliance", "viewer")
+# audit_payloads is a grant, not a job: it lets its holder read audit payloads (compliance reads them
+# anyway; an admin does not unless granted it).
+ROLES = ("admin", "compliance", "viewer", "audit_payloads")
 TOKEN_PREFIX = "plt_"  # noqa: S105 - a prefix, not a secret
 _HANDLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
 
@@ -45,6 +48,17 @@ def get(session: Session, *, principal_id: uuid.UUID) -> Principal:
 
 def find_by_handle(session: Session, *, handle: str) -> Principal | None:
     return session.scalar(select(Principal).where(Principal.handle == handle))
+
+
+def find_by_email(session: Session, *, email: str) -> Principal | None:
+    return session.scalar(select(Principal).where(func.lower(Principal.email) == email.strip().lower()))
+
+
+def list_principals(session: Session, *, limit: int = 500) -> Sequence[Principal]:
+    """People first (by handle), then services."""
+    return session.scalars(
+        select(Principal).order_by(Principal.kind.desc(), Principal.handle).limit(limit)
+    ).all()
 
 
 def ensure_local(session: Session, *, handle: str, groups: list[str] | None = None) -> Principal:

@@ -1,0 +1,297 @@
+"""The console as people use it: a real uvicorn API process and Celery worker on the embedded PostgreSQL
+and bundled Redis, a real OIDC provider over HTTP, and Debian's Chromium driven by Playwright. Signing in
+through the provider, then every page — a screenshot of each goes to docs/screenshots/ — and the
+changes people make there (approving an edited correction, which then answers the question; rejecting
+one; resolving an escalation; changing roles), signing out, and a compliance officer's view."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from app.core.blobs import FileBlobStore
+from app.core.db import session_scope
+from app.core.settings import get_settings
+from app.domains.corrections import service as corrections
+from app.domains.knowledge import service as knowledge
+from app.domains.principals import service as principals
+from app.runtime.postgres import EmbeddedPostgres, free_port
+from app.runtime.processes import ManagedProcess
+from app.runtime.redis_server import BundledRedis
+from tests.conftest import Env
+from tests.fakes.oidc_provider import OidcProvider
+from tests.fakes.openai_server import StubServer
+from tests.support import console as data
+from tests.support import databases
+from tests.support.processes import REPO, plinth_env, start_worker
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = REPO / "docs" / "screenshots"
+RULES = [
+    {"claim": "groups", "value": "plinth-admins", "role": "admin"},
+    {"claim": "groups", "value": "audit", "role": "compliance"},
+]
+LEAVE_QUESTION = "How many hours of annual leave do I earn per pay period?"
+
+
+class System:
+    def __init__(self, env: Env, base: str, provider: OidcProvider) -> None:
+        self.env, self.base, self.provider = env, base, provider
+
+    def ask(
+        self, question: str, user: str, *, channel_user_groups: list[str] | None = None
+    ) -> dict[str, object]:
+        response = httpx.post(
+            f"{self.base}/api/v1/ask",
+            json={"question": question, "user": user, "groups": channel_user_groups},
+            headers={"Authorization": f"Bearer {get_settings().api_token()}"},
+            timeout=180,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def system(
+    *,
+    pg: EmbeddedPostgres,
+    redis_server: BundledRedis,
+    stub_llm: StubServer,
+    env: Env,
+    tmp_path: Path,
+    shared_data: Path,
+) -> Iterator[System]:
+    name = databases.create_copy(pg, prefix="console")
+    provider = OidcProvider().start()
+    provider.add_user(
+        "sub-ada", email="ada@example.com", email_verified=True, name="Ada Admin", groups=["plinth-admins"]
+    )
+    provider.add_user(
+        "sub-cy", email="cy@example.com", email_verified=True, name="Cy Compliance", groups=["audit"]
+    )
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env.set(
+        PLINTH_DATABASE_URL=pg.url(name),
+        PLINTH_REDIS_URL=redis_server.url,
+        PLINTH_LLM_BASE_URL=stub_llm.base_url,
+        # High enough that a question about baking finds nothing in a leave policy.
+        PLINTH_RETRIEVAL_MIN_SIMILARITY="0.4",
+        PLINTH_CONSOLE_ROLE_RULES=json.dumps(RULES),
+        **provider.env(base),
+    )
+    stub_llm.reset()
+    worker = start_worker(plinth_env(env.as_dict()), tmp_path / "worker.log", redis_url=redis_server.url)
+    api = ManagedProcess(
+        "api",
+        [sys.executable, "-m", "app.cli", "api", "--port", str(port)],
+        plinth_env(env.as_dict()),
+        tmp_path / "api.log",
+    )
+    api.start()
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert api.exited() is None, (tmp_path / "api.log").read_text()
+                assert time.monotonic() < deadline, (tmp_path / "api.log").read_text()
+                time.sleep(0.3)
+        leave = shared_data / "qa" / "handbook-18F" / "pages" / "travel-and-leave" / "leave.md"
+        with leave.open("rb") as stream, session_scope() as session:
+            knowledge.ingest(
+                session,
+                blobs=FileBlobStore(get_settings().blobs_dir),
+                stream=stream,
+                original_name=leave.name,
+                source_name="handbook",
+                source_key=str(leave),
+                channel="cli",
+                submitted_by=principals.ensure_local(session, handle="librarian").id,
+                access=["org"],
+            )
+        yield System(env, base, provider)
+    finally:
+        api.stop()
+        worker.stop()
+        provider.stop()
+        databases.drop(pg, name)
+
+
+def _seed(system: System) -> dict[str, object]:
+    """Questions answered by the worker through the API, then what people do with the answers."""
+    leave = system.ask(LEAVE_QUESTION, "dana@example.com")
+    system.ask("Can I carry annual leave over to next year?", "eli@example.com")
+    unknown = system.ask("What is the recipe for sourdough bread?", "eli@example.com")
+    assert leave["mode"] == "generated"
+    assert unknown["answered"] is False
+    with session_scope() as session:
+        dana = principals.find_by_handle(session, handle="dana@example.com")
+        eli = principals.find_by_handle(session, handle="eli@example.com")
+        assert dana is not None
+        assert eli is not None
+        dana_id, eli_id = dana.id, eli.id
+    leave_id = leave["message_id"]
+    data.rate(leave_id, dana_id, 1)  # type: ignore[arg-type]
+    data.rate(unknown["message_id"], eli_id, -1)  # type: ignore[arg-type]
+    approved = data.correction(leave_id, dana_id, "You earn 4 hours of annual leave per pay period.")  # type: ignore[arg-type]
+    rejected = data.correction(unknown["message_id"], eli_id, "Use rye flour.")  # type: ignore[arg-type]
+    data.escalation(unknown["message_id"], eli_id)  # type: ignore[arg-type]
+    data.failed_delivery(unknown["message_id"])  # type: ignore[arg-type]
+    newcomer = data.person("newcomer@example.com", [])
+    return {"approved": approved, "rejected": rejected, "newcomer": newcomer.id}
+
+
+def _shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def _sign_in(page: Page, system: System, who: str) -> None:
+    page.goto(f"{system.base}/")
+    expect(page).to_have_url(f"{system.base}/login?next=%2F")
+    page.click("#sso")
+    # At the identity provider (another site: http://localhost), the person picks who they are.
+    expect(page).to_have_url(re.compile("^" + re.escape(system.provider.issuer)))
+    page.get_by_role("button", name=who).click()
+    expect(page).to_have_url(f"{system.base}/")
+
+
+def test_every_page_in_a_real_browser(system: System, tmp_path: Path) -> None:
+    seeded = _seed(system)
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1280, "height": 900},
+        )
+        page = context.new_page()
+        # Any script error or CSP violation shows up as a console error.
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+
+        page.goto(f"{system.base}/")
+        expect(page.locator("#sso")).to_be_visible()
+        _shot(page, "login")
+        _sign_in(page, system, "Ada Admin")
+        [cookie] = [c for c in context.cookies() if c["name"] == "__Host-plinth_session"]
+        assert (cookie["secure"], cookie["httpOnly"], cookie["sameSite"], cookie["path"]) == (
+            True,
+            True,
+            "Lax",
+            "/",
+        )
+
+        # Dashboard: the charts are drawn from the page's own data.
+        expect(page.locator("body")).to_have_attribute("data-charts", "drawn")
+        expect(page.locator("#t-questions")).to_have_text("3")
+        expect(page.locator("#unanswered")).to_contain_text("What is the recipe for sourdough bread?")
+        expect(page.locator("#cost-per-day")).to_be_visible()
+        _shot(page, "dashboard")
+
+        # Conversations: htmx swaps the results when a filter changes, and the URL follows.
+        page.click("nav >> text=Conversations")
+        expect(page.locator("#count")).to_have_text("3 questions")
+        page.select_option("select[name=outcome]", "dont_know")
+        expect(page.locator("#count")).to_have_text("1 question")
+        expect(page).to_have_url(re.compile(r"outcome=dont_know"))
+        page.select_option("select[name=outcome]", "")
+        expect(page.locator("#count")).to_have_text("3 questions")
+        _shot(page, "conversations")
+        page.click(f"text={LEAVE_QUESTION}")
+        expect(page.locator(".citations")).to_contain_text("leave.md")
+        expect(page.locator("table.audit")).to_contain_text("output.generated")
+        expect(page.locator("table.audit")).not_to_contain_text(LEAVE_QUESTION)  # admins see no payloads
+        _shot(page, "conversation")
+
+        # Corrections: approve one with an edit, reject the other.
+        page.click("nav >> text=Corrections")
+        approve = page.locator(f"#correction-{seeded['approved']}")
+        approve.locator("textarea[name=text]").fill(
+            "You earn 4 hours of annual leave every pay period (full time)."
+        )
+        _shot(page, "corrections")
+        approve.get_by_role("button", name="Approve").click()
+        expect(page.locator(".alert.ok")).to_have_text("Correction approved.")
+        reject = page.locator(f"#correction-{seeded['rejected']}")
+        reject.locator("form.reject input[name=note]").fill("Not in any document.")
+        reject.get_by_role("button", name="Reject").click()
+        expect(page.locator(".alert.ok")).to_have_text("Correction rejected.")
+        expect(page.locator("article.correction")).to_have_count(0)
+
+        # Escalations and failed deliveries.
+        page.click("nav >> text=Escalations")
+        expect(page.locator("table.escalations tbody tr")).to_have_count(1)
+        _shot(page, "escalations")
+        page.get_by_role("button", name="Resolve").click()
+        expect(page.locator(".alert.ok")).to_have_text("Escalation resolved.")
+        expect(page.locator("table.escalations")).to_contain_text("No open escalations.")
+        page.click("nav >> text=Failed deliveries")
+        expect(page.locator("table.deliveries")).to_contain_text("channel_not_found")
+        _shot(page, "deliveries")
+
+        # Users and roles: give the newcomer the viewer role.
+        page.click("nav >> text=Users and roles")
+        row = page.locator("#user-newcomer-at-example-com")
+        row.locator("input[value=viewer]").check()
+        _shot(page, "users")
+        row.get_by_role("button", name="Save").click()
+        expect(page.locator(".alert.ok")).to_have_text("Roles changed.")
+
+        # Sign out ends the session on the server: the console asks to sign in again.
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.locator(".alert.ok")).to_have_text("You are signed out.")
+        page.goto(f"{system.base}/corrections")
+        expect(page).to_have_url(f"{system.base}/login?next=%2Fcorrections")
+
+        # A compliance officer reads everything, payloads included, and is offered no change.
+        _sign_in(page, system, "Cy Compliance")
+        page.goto(f"{system.base}/conversations")
+        page.click(f"text={LEAVE_QUESTION}")
+        expect(page.locator("table.audit")).to_contain_text(LEAVE_QUESTION)
+        page.goto(f"{system.base}/users")
+        expect(page.locator("form.roles")).to_have_count(0)
+        page.goto(f"{system.base}/corrections?status=all")
+        expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+        context.close()
+    assert problems == []
+
+    with session_scope() as session:
+        correction = corrections.get(session, correction_id=seeded["approved"])  # type: ignore[arg-type]
+        assert (correction.status, correction.final_text) == (
+            "approved",
+            "You earn 4 hours of annual leave every pay period (full time).",
+        )
+        assert corrections.get(session, correction_id=seeded["rejected"]).status == "rejected"  # type: ignore[arg-type]
+        newcomer = principals.get(session, principal_id=seeded["newcomer"])  # type: ignore[arg-type]
+        assert newcomer.roles == ["viewer"]
+    # The approved correction now answers the question.
+    again = system.ask(LEAVE_QUESTION, "dana@example.com")
+    assert again["mode"] == "curated"
+    assert again["answer"] == "You earn 4 hours of annual leave every pay period (full time)."

@@ -1,0 +1,331 @@
+"""Every route of the application × every kind of caller, generated from the app's own route table (a
+route missing from SPEC fails the test), plus the object-level rules a role alone does not decide and
+CSRF on every state change made with a session cookie."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from app.api.factory import create_app
+from app.console.access import Permission
+from app.core.db import session_scope
+from app.core.settings import get_settings
+from audit.models import AuditEvent
+from tests.support import console as data
+
+P = Permission
+PUBLIC, AUTHENTICATED, SIGNED_IN = "public", "authenticated", "signed in"
+
+
+@dataclass(frozen=True)
+class Rule:
+    needs: Permission | str  # a permission, PUBLIC, AUTHENTICATED (any token) or SIGNED_IN (a principal)
+    ok: int  # the status an admitted caller gets
+    # Object-level: admitted callers without this see only their own objects (another's is "not found");
+    # "service" means only the service token sees everyone's.
+    sees_all: Permission | str | None = None
+    body: dict[str, object] | None = None
+    form: dict[str, str] | None = None
+
+
+SPEC: dict[tuple[str, str], Rule] = {
+    ("GET", "/openapi.json"): Rule(PUBLIC, 200),
+    ("GET", "/healthz"): Rule(PUBLIC, 200),
+    ("GET", "/metrics"): Rule(PUBLIC, 200),
+    ("GET", "/login"): Rule(PUBLIC, 200),
+    ("GET", "/login/oidc"): Rule(PUBLIC, 303),
+    ("GET", "/auth/callback"): Rule(PUBLIC, 401),
+    ("POST", "/login/local"): Rule(
+        PUBLIC, 401, form={"email": "x@example.com", "password": "p", "state": "s"}
+    ),
+    # An empty question: an admitted caller gets past authentication to the validation error.
+    ("POST", "/api/v1/ask"): Rule(AUTHENTICATED, 422, body={"question": " ", "wait": False}),
+    ("GET", "/api/v1/messages/{message_id}/answer"): Rule(AUTHENTICATED, 200, sees_all="service"),
+    ("GET", "/api/v1/me"): Rule(AUTHENTICATED, 200),
+    ("GET", "/api/v1/dashboard"): Rule(P.DASHBOARD_READ, 200),
+    ("GET", "/api/v1/conversations"): Rule(SIGNED_IN, 200),
+    ("GET", "/api/v1/conversations/{message_id}"): Rule(SIGNED_IN, 200, sees_all=P.CONVERSATIONS_READ_ALL),
+    ("GET", "/api/v1/corrections"): Rule(P.CORRECTIONS_READ, 200),
+    ("POST", "/api/v1/corrections/{correction_id}/approve"): Rule(P.CORRECTIONS_REVIEW, 200, body={}),
+    ("POST", "/api/v1/corrections/{correction_id}/reject"): Rule(P.CORRECTIONS_REVIEW, 200, body={}),
+    ("GET", "/api/v1/escalations"): Rule(P.ESCALATIONS_READ, 200),
+    ("POST", "/api/v1/escalations/{escalation_id}/resolve"): Rule(P.ESCALATIONS_RESOLVE, 200),
+    ("GET", "/api/v1/deliveries/failed"): Rule(P.DELIVERIES_READ, 200),
+    ("GET", "/api/v1/principals"): Rule(P.PRINCIPALS_READ, 200),
+    ("PUT", "/api/v1/principals/{principal_id}/roles"): Rule(P.ROLES_CHANGE, 200, body={"roles": ["viewer"]}),
+    ("GET", "/"): Rule(P.DASHBOARD_READ, 200),
+    ("GET", "/conversations"): Rule(SIGNED_IN, 200),
+    ("GET", "/conversations/{message_id}"): Rule(SIGNED_IN, 200, sees_all=P.CONVERSATIONS_READ_ALL),
+    ("GET", "/corrections"): Rule(P.CORRECTIONS_READ, 200),
+    ("POST", "/corrections/{correction_id}/approve"): Rule(P.CORRECTIONS_REVIEW, 303, form={"text": "x"}),
+    ("POST", "/corrections/{correction_id}/reject"): Rule(P.CORRECTIONS_REVIEW, 303, form={"note": "no"}),
+    ("GET", "/escalations"): Rule(P.ESCALATIONS_READ, 200),
+    ("POST", "/escalations/{escalation_id}/resolve"): Rule(P.ESCALATIONS_RESOLVE, 303, form={}),
+    ("GET", "/deliveries"): Rule(P.DELIVERIES_READ, 200),
+    ("GET", "/users"): Rule(P.PRINCIPALS_READ, 200),
+    ("POST", "/users/{principal_id}/roles"): Rule(P.ROLES_CHANGE, 303, form={"roles": "viewer"}),
+    ("POST", "/logout"): Rule(AUTHENTICATED, 303, form={}),
+}
+# /readyz pings Redis and a worker, which this test has none of: its (public) behaviour is tested elsewhere.
+NOT_CALLED = {("GET", "/readyz")}
+CALLERS = ("anonymous", "service", "no role", "viewer", "compliance", "admin", "admin+audit_payloads")
+ROLES = {
+    "no role": [],
+    "viewer": ["viewer"],
+    "compliance": ["compliance"],
+    "admin": ["admin"],
+    "admin+audit_payloads": ["admin", "audit_payloads"],
+}
+
+
+def app_routes() -> list[tuple[str, str]]:
+    found = []
+    for context in iter_route_contexts(create_app().routes):
+        for method in sorted(getattr(context, "methods", None) or []):
+            if method != "HEAD":
+                found.append((method, context.path))
+    return found
+
+
+def test_every_route_has_a_rule() -> None:
+    routes = set(app_routes())
+    assert routes - set(SPEC) - NOT_CALLED == set()
+    assert set(SPEC) - routes == set()
+
+
+@dataclass
+class World:
+    client: TestClient
+    tokens: dict[str, str | None]
+    people: dict[str, data.Person]
+    submitter: data.Person
+    objects: dict[str, Callable[[], uuid.UUID]]
+
+    def headers(self, caller: str) -> dict[str, str]:
+        token = self.tokens[caller]
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def call(self, method: str, path: str, caller: str, rule: Rule) -> httpx.Response:
+        concrete = re.sub(r"\{(\w+)\}", lambda m: str(self.objects[m.group(1)]()), path)
+        kwargs: dict[str, object] = {"headers": self.headers(caller), "follow_redirects": False}
+        if rule.body is not None:
+            kwargs["json"] = rule.body
+        if rule.form is not None:
+            kwargs["data"] = rule.form
+        return self.client.request(method, concrete, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def world(database_url: str) -> World:
+    people = {
+        name: data.person(f"{name.replace(' ', '-').replace('+', '-')}@example.com", roles)
+        for name, roles in ROLES.items()
+    }
+    submitter = data.person("submitter@example.com", [])
+    counter = itertools.count()
+
+    def message() -> uuid.UUID:
+        return data.question(submitter.id, f"Question {next(counter)}?")
+
+    objects: dict[str, Callable[[], uuid.UUID]] = {
+        "message_id": message,
+        "correction_id": lambda: data.correction(message(), submitter.id),
+        "escalation_id": lambda: data.escalation(message(), submitter.id),
+        "principal_id": lambda: data.person(f"target{next(counter)}@example.com", []).id,
+    }
+    tokens: dict[str, str | None] = {"anonymous": None, "service": get_settings().api_token()}
+    tokens.update({name: p.token for name, p in people.items()})
+    client = TestClient(create_app(), base_url="https://testserver")
+    return World(client=client, tokens=tokens, people=people, submitter=submitter, objects=objects)
+
+
+def _admitted(caller: str, rule: Rule) -> bool:
+    if rule.needs == PUBLIC:
+        return True
+    if caller == "anonymous":
+        return False
+    if rule.needs == AUTHENTICATED:
+        return True
+    if rule.needs == SIGNED_IN:
+        return caller != "service"
+    return bool(set(ROLES.get(caller, [])) & _granted(rule.needs))
+
+
+def _sees_all(caller: str, rule: Rule) -> bool:
+    if rule.sees_all is None:
+        return True
+    if rule.sees_all == "service":
+        return caller == "service"
+    return bool(set(ROLES.get(caller, [])) & _granted(rule.sees_all))
+
+
+def _granted(permission: Permission | str) -> set[str]:
+    from app.console.access import GRANTS
+
+    return set(GRANTS[Permission(permission)])
+
+
+def test_route_by_caller_matrix(world: World) -> None:
+    failures = []
+    for (method, path), rule in SPEC.items():
+        for caller in CALLERS:
+            response = world.call(method, path, caller, rule)
+            page = not path.startswith("/api/") and rule.needs != PUBLIC
+            if _admitted(caller, rule):
+                expected = rule.ok if _sees_all(caller, rule) else 404
+            elif caller == "anonymous":
+                expected = 303 if page else 401
+            else:
+                expected = 403
+            if response.status_code != expected:
+                failures.append(f"{method} {path} as {caller}: {response.status_code}, expected {expected}")
+            elif expected == 303 and caller == "anonymous" and page:
+                assert response.headers["location"].startswith("/login?next=")
+    assert not failures, "\n".join(failures)
+
+
+def test_refusals_are_audited(world: World) -> None:
+    with session_scope() as session:
+        before = len(
+            list(
+                session.scalars(
+                    select(AuditEvent.seq).where(AuditEvent.event_type == "auth.permission_denied")
+                )
+            )
+        )
+    assert (
+        world.call("GET", "/api/v1/principals", "viewer", SPEC[("GET", "/api/v1/principals")]).status_code
+        == 403
+    )
+    with session_scope() as session:
+        denials = list(
+            session.scalars(select(AuditEvent).where(AuditEvent.event_type == "auth.permission_denied"))
+        )
+    assert len(denials) == before + 1
+    assert denials[-1].payload == {
+        "what": "GET /api/v1/principals",
+        "reason": "this needs the admin or compliance role",
+    }
+
+
+def test_object_level_rules(world: World) -> None:
+    asker = world.people["no role"]
+    mine = data.question(asker.id, "My own question?")
+    theirs = data.question(world.submitter.id, "Somebody else's question?")
+    as_asker = world.headers("no role")
+    listed = world.client.get("/api/v1/conversations", headers=as_asker).json()
+    assert [r["message_id"] for r in listed["rows"]] == [str(mine)]
+    assert world.client.get(f"/api/v1/conversations/{mine}", headers=as_asker).status_code == 200
+    hidden = world.client.get(f"/api/v1/conversations/{theirs}", headers=as_asker)
+    assert hidden.status_code == 404
+    assert hidden.json()["error"]["message"] == f"no conversation {theirs}"
+
+    admin = world.people["admin"]
+    own_correction = data.correction(data.question(admin.id, "Admin's question?"), admin.id)
+    refused = world.client.post(
+        f"/api/v1/corrections/{own_correction}/approve", json={}, headers=world.headers("admin")
+    )
+    assert refused.status_code == 403
+    assert refused.json()["error"]["message"] == "a correction is reviewed by someone other than its author"
+    own_roles = world.client.put(
+        f"/api/v1/principals/{admin.id}/roles", json={"roles": ["viewer"]}, headers=world.headers("admin")
+    )
+    assert own_roles.status_code == 403
+    with session_scope() as session:
+        reasons = [
+            e.payload["reason"]
+            for e in session.scalars(
+                select(AuditEvent).where(AuditEvent.event_type == "auth.permission_denied")
+            )
+        ]
+    assert "a correction is reviewed by someone other than its author" in reasons
+    assert "nobody changes their own roles; ask another admin" in reasons
+
+
+@pytest.mark.parametrize(
+    ("caller", "sees_trail", "sees_payloads"),
+    [
+        ("viewer", False, False),
+        ("admin", True, False),
+        ("admin+audit_payloads", True, True),
+        ("compliance", True, True),
+    ],
+)
+def test_audit_payloads_need_compliance_or_the_grant(
+    world: World, caller: str, sees_trail: bool, sees_payloads: bool
+) -> None:
+    message = data.question(world.submitter.id, "What is the secret plan?")
+    detail = world.client.get(f"/api/v1/conversations/{message}", headers=world.headers(caller)).json()
+    assert bool(detail["audit"]) is sees_trail
+    if sees_trail:
+        types = [e["event_type"] for e in detail["audit"]]
+        assert types == ["input.received", "output.generated"]
+        payloads = [e["payload"] for e in detail["audit"]]
+        if sees_payloads:
+            assert payloads[0]["text"] == "What is the secret plan?"
+        else:
+            assert payloads == [None, None]
+    page = world.client.get(f"/conversations/{message}", headers=world.headers(caller)).text
+    assert ("What is the secret plan?&#34;" in page or '"What is the secret plan?"' in page) is sees_payloads
+
+
+# /api/v1/ask takes bearer tokens only (no ambient credential, nothing to forge).
+UNSAFE = [
+    (m, p) for (m, p), rule in SPEC.items() if m != "GET" and rule.needs != PUBLIC and p != "/api/v1/ask"
+]
+
+
+@pytest.mark.parametrize(("method", "path"), UNSAFE)
+def test_state_changes_with_a_session_need_its_csrf_token(world: World, method: str, path: str) -> None:
+    rule = SPEC[(method, path)]
+    cookie, csrf = data.console_session(world.people["admin"].id)
+    jar = {"cookie": f"__Host-plinth_session={cookie}"}
+
+    def call(extra_headers: dict[str, str], with_field: bool) -> int:
+        form = {**(rule.form or {}), **({"csrf_token": csrf} if with_field else {})}
+        concrete = re.sub(r"\{(\w+)\}", lambda m: str(world.objects[m.group(1)]()), path)
+        kwargs: dict[str, object] = {"headers": {**jar, **extra_headers}, "follow_redirects": False}
+        if rule.body is not None:
+            kwargs["json"] = rule.body
+        elif form:
+            kwargs["data"] = form
+        return world.client.request(method, concrete, **kwargs).status_code  # type: ignore[arg-type]
+
+    assert call({}, with_field=False) == 403
+    assert call({"X-CSRF-Token": "wrong"}, with_field=False) == 403
+    assert call({"X-CSRF-Token": csrf, "Origin": "https://evil.example"}, with_field=False) == 403
+    if rule.body is not None:
+        assert call({"X-CSRF-Token": csrf, "Origin": "https://testserver"}, with_field=False) == rule.ok
+    else:
+        assert call({"Origin": "https://testserver"}, with_field=True) == rule.ok
+
+
+def test_security_headers(world: World) -> None:
+    for path in ("/login", "/api/v1/me", "/static/console.css", "/healthz"):
+        response = world.client.get(path, headers=world.headers("viewer"))
+        h = response.headers
+        assert "script-src 'self'" in h["content-security-policy"]
+        assert "unsafe-inline" not in h["content-security-policy"]
+        assert "frame-ancestors 'none'" in h["content-security-policy"]
+        assert h["x-frame-options"] == "DENY"
+        assert h["x-content-type-options"] == "nosniff"
+        assert h["referrer-policy"] == "same-origin"
+        assert h["strict-transport-security"].startswith("max-age=")
+    assert (
+        world.client.get("/api/v1/me", headers=world.headers("viewer")).headers["cache-control"] == "no-store"
+    )
+    plain = TestClient(create_app(), base_url="http://127.0.0.1:8000").get("/login")
+    assert "strict-transport-security" not in plain.headers
+    elsewhere = TestClient(create_app(), base_url="http://console.example").get("/login")
+    assert elsewhere.status_code == 400
+    assert "only over HTTPS" in elsewhere.text
