@@ -8,5 +8,6 @@ QUEUE_MAINTENANCE = "maintenance"
 
 TASK_ANSWER = "plinth.answer"
 TASK_SWEEP_UNANSWERED = "plinth.sweep_unanswered"
+TASK_AUDIT_MAINTENANCE = "plinth.audit_maintenance"
 
 ALL_QUEUES = (QUEUE_ANSWERS, QUEUE_INGEST, QUEUE_MAINTENANCE)

@@ -7,6 +7,7 @@ import sys
 import typer
 
 from app.cli import admin, ask, bench, config, knowledge, serve
+from app.cli import audit as audit_cli
 from app.core.errors import AppError
 
 cli = typer.Typer(
@@ -23,6 +24,7 @@ cli.add_typer(config.cli, name="config")
 cli.add_typer(admin.tokens, name="token")
 cli.add_typer(admin.users, name="user")
 cli.add_typer(bench.cli, name="bench")
+cli.add_typer(audit_cli.cli, name="audit")
 
 
 def main() -> None:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import psycopg
-import pytest
 
 from app.runtime import migrate
 from app.runtime.postgres import EmbeddedPostgres
@@ -31,17 +30,3 @@ def test_migrations_go_down_to_nothing_and_up_again(pg: EmbeddedPostgres) -> Non
             assert conn.execute("SELECT to_regclass('public.chunks')").fetchone() == ("chunks",)
     finally:
         databases.drop(pg, name)
-
-
-@pytest.mark.parametrize(
-    "statement",
-    ["UPDATE audit.events SET actor = 'x'", "DELETE FROM audit.events", "TRUNCATE audit.events"],
-)
-def test_audit_table_refuses_changes_even_for_its_owner(database_url: str, statement: str) -> None:
-    with psycopg.connect(database_url) as conn:
-        conn.execute(
-            "INSERT INTO audit.events (seq, ts, event_type, actor, payload, payload_digest, prev_hash, hash) "
-            "VALUES (1, now(), 't', 'a', '{}', '\\x00', '\\x00', '\\x00')"
-        )
-        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
-            conn.execute(statement)
