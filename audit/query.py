@@ -46,10 +46,10 @@ class EventFilter:
     text: str | None = None  # case-insensitive substring of the payload, actor or subject
 
     def __post_init__(self) -> None:
-        for name in ("since", "until"):
+        for name, shown in (("since", "from"), ("until", "to")):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
-                raise InvalidInput(f"{name} needs a time zone (e.g. 2026-12-01T00:00:00Z)")
+                raise InvalidInput(f"{shown} needs a time zone (e.g. 2026-12-01T00:00:00Z)")
         if self.since and self.until and self.since >= self.until:
             raise InvalidInput("the time range is empty: `from` must be before `to`")
         if self.text is not None and not self.text.strip():
