@@ -10,25 +10,30 @@ import json
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audit import events
-from audit.chain import GENESIS_HASH, ChainedEvent, event_json
+from audit.chain import GENESIS_HASH, ChainedEvent, header_json
 from audit.checkpoints import SignedCheckpoint
 from audit.merkle import Frontier
 from audit.models import AuditEvent, AuditIntake
 
 _sha256 = hashlib.sha256
 
-_COLUMNS = """
+_HEADERS = """
 SELECT e.seq, to_char(e.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), e.event_type, e.actor,
-       e.channel, e.subject, e.correlation_id, e.payload_digest, e.prev_hash, e.hash, p.body
-  FROM audit.events e LEFT JOIN audit.payloads p ON p.event_id = e.id
+       e.channel, e.subject, e.correlation_id, e.payload_digest, e.prev_hash, e.hash, e.id
+  FROM audit.events e
 """
-EVENTS_SQL = _COLUMNS + " WHERE e.seq >= %s AND e.seq <= %s ORDER BY e.seq"
-EVENTS_BY_SEQ_SQL = _COLUMNS + " WHERE e.seq = ANY(%s) ORDER BY e.seq"
+EVENTS_SQL = _HEADERS + " WHERE e.seq >= %s AND e.seq <= %s ORDER BY e.seq"
+EVENTS_BY_SEQ_SQL = _HEADERS + " WHERE e.seq = ANY(%s) ORDER BY e.seq"
+# Payloads are fetched by a range (or list) of event ids beside the headers: a join would be planned as
+# a scan of every payload per batch.
+PAYLOADS_BY_RANGE_SQL = "SELECT event_id, body FROM audit.payloads WHERE event_id BETWEEN %s AND %s"
+PAYLOADS_BY_IDS_SQL = "SELECT event_id, body FROM audit.payloads WHERE event_id = ANY(%s)"
 
 
 class VerificationFailed(Exception):
@@ -87,52 +92,66 @@ class ChainVerifier:
         )
         self._last_checked = self.next_seq - 1
 
-    def feed_all(self, rows: Iterable[ChainedEvent]) -> None:
-        for row in rows:
-            self.feed(row)
-
     def feed(self, row: ChainedEvent) -> None:
-        seq, ts, event_type, actor, channel, subject, correlation_id, digest, prev, stored, payload = row
-        expected = self.next_seq
-        if seq != expected:
-            if seq > expected:
-                raise VerificationFailed(expected, f"missing: the chain jumps from {expected - 1} to {seq}")
-            raise VerificationFailed(seq, f"out of order or repeated: expected {expected}")
-        if payload is None:
-            self._missing.append((seq, event_type, ts))
-        elif _sha256(payload.encode()).digest() != digest:
-            raise VerificationFailed(seq, "the payload does not match the digest the chain covers")
-        if prev != self.prev_hash:
-            raise VerificationFailed(
-                seq, f"its link to {seq - 1} is broken (an event was removed, moved or rewritten)"
-            )
-        event_digest = _sha256(
-            event_json(
-                ts=ts,
-                event_type=event_type,
-                actor=actor,
-                channel=channel,
-                subject=subject,
-                correlation_id=correlation_id,
-                payload_digest_hex=digest.hex(),
-            ).encode()
-        ).digest()
-        link = _sha256(b"\x00" + prev + seq.to_bytes(8, "big") + event_digest).digest()
-        if link != stored:
-            raise VerificationFailed(
-                seq,
-                "its contents do not match its hash "
-                "(type, actor, channel, subject, correlation id, time or payload digest changed)",
-            )
-        self.prev_hash = link
-        self.next_seq = seq + 1
-        self.verified += 1
-        if self.frontier is not None:
-            self.frontier.append(link)
-        if event_type == events.AUDIT_PAYLOADS_PURGED and payload is not None:
-            self._purges.append(PurgeRule.parse(seq, payload))
-        while self._pending_checkpoints and self._pending_checkpoints[0].tree_size == seq:
-            self._check(self._pending_checkpoints.pop(0), link)
+        self.feed_all((row,))
+
+    def feed_all(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """The hot loop of verification: locals only, one pass per event."""
+        sha256, header, purge_type = _sha256, header_json, events.AUDIT_PAYLOADS_PURGED
+        append_leaf = self.frontier.append if self.frontier is not None else None
+        expected, prev_hash, first = self.next_seq, self.prev_hash, self.next_seq
+        pending = self._pending_checkpoints
+        next_checkpoint = pending[0].tree_size if pending else -1
+        try:
+            for row in rows:
+                (
+                    seq,
+                    ts,
+                    event_type,
+                    actor,
+                    channel,
+                    subject,
+                    correlation_id,
+                    digest,
+                    prev,
+                    stored,
+                    payload,
+                ) = row
+                if seq != expected:
+                    if seq > expected:
+                        raise VerificationFailed(
+                            expected, f"missing: the chain jumps from {expected - 1} to {seq}"
+                        )
+                    raise VerificationFailed(seq, f"out of order or repeated: expected {expected}")
+                if payload is None:
+                    self._missing.append((seq, event_type, ts))
+                elif sha256(payload.encode()).digest() != digest:
+                    raise VerificationFailed(seq, "the payload does not match the digest the chain covers")
+                if prev != prev_hash:
+                    raise VerificationFailed(
+                        seq, f"its link to {seq - 1} is broken (an event was removed, moved or rewritten)"
+                    )
+                text = header(ts, event_type, actor, channel, subject, correlation_id, digest.hex())
+                link = sha256(
+                    b"\x00" + prev + seq.to_bytes(8, "big") + sha256(text.encode()).digest()
+                ).digest()
+                if link != stored:
+                    raise VerificationFailed(
+                        seq,
+                        "its contents do not match its hash "
+                        "(type, actor, channel, subject, correlation id, time or payload digest changed)",
+                    )
+                prev_hash, expected = link, seq + 1
+                if append_leaf is not None:
+                    append_leaf(link)
+                if event_type == purge_type and payload is not None:
+                    self._purges.append(PurgeRule.parse(seq, payload))
+                while seq == next_checkpoint:
+                    self._check(pending.pop(0), link)
+                    next_checkpoint = pending[0].tree_size if pending else -1
+        finally:
+            self.verified += expected - first
+            self.next_seq, self.prev_hash = expected, prev_hash
 
     def _check(self, checkpoint: SignedCheckpoint, head: bytes) -> None:
         root_ok = self.frontier is None or self.frontier.root() == checkpoint.root_hash
@@ -177,18 +196,37 @@ class Summary:
         return self.events / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
 
-def iter_events(
+def _with_payloads(cursor: Any, headers: list[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """Headers (ending with the event id) → rows in ChainedEvent's field order, payload last."""
+    if not headers:
+        return
+    ids = [h[-1] for h in headers]
+    low, high = min(ids), max(ids)
+    if high - low < 4 * len(ids) + 1000:
+        cursor.execute(PAYLOADS_BY_RANGE_SQL, (low, high))
+    else:
+        cursor.execute(PAYLOADS_BY_IDS_SQL, (ids,))
+    bodies = dict(cursor.fetchall())
+    for header in headers:
+        yield (*header[:-1], bodies.get(header[-1]))
+
+
+def iter_rows(
     session: Session, *, start_seq: int, end_seq: int, batch: int = 20_000
-) -> Iterator[ChainedEvent]:
-    """Events start_seq..end_seq as stored, fetched in ranges of `batch` seqs (each a short index-range
-    query: faster than one long cursor, and no snapshot is held for the whole run)."""
+) -> Iterator[tuple[Any, ...]]:
+    """Events start_seq..end_seq as stored, as tuples in ChainedEvent's field order, fetched in ranges of
+    `batch` seqs (short index-range queries; no snapshot is held for the whole run)."""
     driver = session.connection().connection.driver_connection
     assert driver is not None
     with driver.cursor(binary=True) as cursor:
         for low in range(start_seq, end_seq + 1, batch):
             cursor.execute(EVENTS_SQL, (low, min(low + batch - 1, end_seq)))
-            for row in cursor.fetchall():
-                yield ChainedEvent._make(row)
+            yield from _with_payloads(cursor, cursor.fetchall())
+
+
+def iter_events(session: Session, *, start_seq: int, end_seq: int) -> Iterator[ChainedEvent]:
+    for row in iter_rows(session, start_seq=start_seq, end_seq=end_seq):
+        yield ChainedEvent._make(row)
 
 
 def iter_events_by_seq(session: Session, seqs: list[int]) -> Iterator[ChainedEvent]:
@@ -197,7 +235,7 @@ def iter_events_by_seq(session: Session, seqs: list[int]) -> Iterator[ChainedEve
     with driver.cursor(binary=True) as cursor:
         for start in range(0, len(seqs), 5000):
             cursor.execute(EVENTS_BY_SEQ_SQL, (seqs[start : start + 5000],))
-            for row in cursor:
+            for row in list(_with_payloads(cursor, cursor.fetchall())):
                 yield ChainedEvent._make(row)
 
 
@@ -225,7 +263,7 @@ def verify_database(session: Session, *, checkpoints: list[SignedCheckpoint], fr
         verifier = ChainVerifier(
             checkpoints=checkpoints, next_seq=from_seq, prev_hash=previous, frontier=None
         )
-    verifier.feed_all(iter_events(session, start_seq=from_seq, end_seq=head))
+    verifier.feed_all(iter_rows(session, start_seq=from_seq, end_seq=head))
     verifier.finish()
     return Summary(
         first_seq=from_seq,
@@ -244,7 +282,7 @@ def verify_segment(
 ) -> bytes:
     """Recompute events start_seq..end_seq continuing `frontier`; returns the chain hash at end_seq."""
     verifier = ChainVerifier(checkpoints=[], next_seq=start_seq, prev_hash=prev_hash, frontier=frontier)
-    verifier.feed_all(iter_events(session, start_seq=start_seq, end_seq=end_seq))
+    verifier.feed_all(iter_rows(session, start_seq=start_seq, end_seq=end_seq))
     if verifier.next_seq != end_seq + 1:
         raise VerificationFailed(verifier.next_seq, f"missing: the chain ends before {end_seq}")
     return verifier.prev_hash
