@@ -1,30 +1,21 @@
-"""Canonical JSON (RFC 8785 style): sorted keys, no insignificant whitespace, UTF-8, so the same
-event always hashes to the same digest."""
+"""Canonical JSON (RFC 8785, the JSON Canonicalization Scheme): the same value always serialises to the
+same bytes, so a digest of it is stable wherever it is computed."""
 
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 from typing import Any
 
-
-def _check(value: Any) -> None:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("audit payloads cannot contain NaN or infinity")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError("audit payload keys must be strings")
-            _check(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _check(item)
+import rfc8785
 
 
 def canonical_json(value: Any) -> bytes:
-    _check(value)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """RFC 8785 bytes of `value`. Refuses what has no canonical form (NaN, infinities, integers beyond
+    2^53, non-string keys) with a ValueError that says so."""
+    try:
+        return rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError as exc:
+        raise ValueError(f"an audit payload must be canonical JSON (RFC 8785): {exc}") from exc
 
 
 def sha256(data: bytes) -> bytes:

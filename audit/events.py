@@ -28,3 +28,16 @@ AUTH_IDENTITY_LINKED = "auth.identity_linked"
 AUTH_LOCAL_ADMIN_SET = "auth.local_admin_set"
 
 SYSTEM_ACTOR = "system"
+
+# The audit log's own reads, exports and administration.
+AUDIT_QUERIED = "audit.queried"
+AUDIT_QUERY_REJECTED = "audit.query_rejected"
+AUDIT_EXPORTED = "audit.exported"
+AUDIT_BUNDLED = "audit.bundled"
+AUDIT_VERIFIED = "audit.verified"
+AUDIT_RETENTION_SET = "audit.retention_set"
+AUDIT_HOLD_PLACED = "audit.hold_placed"
+AUDIT_HOLD_RELEASED = "audit.hold_released"
+AUDIT_PURGE_REQUESTED = "audit.purge_requested"
+AUDIT_PURGE_APPROVED = "audit.purge_approved"
+AUDIT_PAYLOADS_PURGED = "audit.payloads_purged"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.core.settings import get_settings
 from workers import names
 
 SWEEP_INTERVAL_S = 60.0
@@ -20,5 +21,13 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "task": names.TASK_SWEEP_UNDELIVERED,
             "schedule": SWEEP_INTERVAL_S,
             "options": {"queue": names.QUEUE_MAINTENANCE, "expires": SWEEP_INTERVAL_S},
+        },
+        "audit-maintenance": {
+            "task": names.TASK_AUDIT_MAINTENANCE,
+            "schedule": get_settings().audit.maintenance_interval_s,
+            "options": {
+                "queue": names.QUEUE_MAINTENANCE,
+                "expires": get_settings().audit.maintenance_interval_s,
+            },
         },
     }

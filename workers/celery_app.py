@@ -9,7 +9,7 @@ from app.core.settings import get_settings, settings_scoped
 from workers import names
 from workers.beat import beat_schedule
 
-TASK_MODULES = ["workers.signals", "workers.tasks.answer", "workers.tasks.maintenance"]
+TASK_MODULES = ["workers.signals", "workers.tasks.answer", "workers.tasks.maintenance", "workers.tasks.audit"]
 
 
 def create_celery(broker_url: str | None) -> Celery:
@@ -30,6 +30,7 @@ def create_celery(broker_url: str | None) -> Celery:
             names.TASK_ANSWER: {"queue": names.QUEUE_ANSWERS},
             names.TASK_SWEEP_UNANSWERED: {"queue": names.QUEUE_MAINTENANCE},
             names.TASK_SWEEP_UNDELIVERED: {"queue": names.QUEUE_MAINTENANCE},
+            names.TASK_AUDIT_MAINTENANCE: {"queue": names.QUEUE_MAINTENANCE},
         },
         task_ignore_result=True,
         task_serializer="json",

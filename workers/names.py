@@ -14,5 +14,6 @@ TASK_EMAIL_DELIVER = "plinth.email.deliver"
 
 # The task that replies through each front end once an answer is stored (CLI and API callers fetch it).
 DELIVERY_TASKS = {"slack": TASK_SLACK_DELIVER, "email": TASK_EMAIL_DELIVER}
+TASK_AUDIT_MAINTENANCE = "plinth.audit_maintenance"
 
 ALL_QUEUES = (QUEUE_ANSWERS, QUEUE_INGEST, QUEUE_MAINTENANCE)

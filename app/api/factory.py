@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 
 from app.api import ask, health
+from app.api import audit as audit_api
 from app.api.errors import install_error_handlers
 from app.console import mount as console
 from app.core import metrics
@@ -28,6 +29,7 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.include_router(ask.router)
     console.mount(app)
+    app.include_router(audit_api.router)
 
     @app.middleware("http")
     async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

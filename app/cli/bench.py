@@ -20,3 +20,24 @@ def run_all() -> None:
         raise typer.Exit(1)
     for run in DEFAULT_RUNS.values():
         run()
+
+
+@cli.command("audit")
+def audit(
+    writers: list[int] = typer.Option([1, 16], help="Concurrent writers (repeatable)."),
+    seconds: float = typer.Option(10.0, help="Seconds of appending per variant and writer count."),
+    verify_events: list[int] = typer.Option([100_000, 1_000_000], help="Chain sizes to verify (repeatable)."),
+) -> None:
+    """Audit store: durable appends/s and p99 (Plinth vs locking the chain head), verify events/s."""
+    from app.bench import audit as bench_audit
+
+    bench_audit.run(writers=tuple(writers), seconds=seconds, verify_sizes=tuple(verify_events))
+
+
+def _audit_defaults() -> None:
+    from app.bench import audit as bench_audit
+
+    bench_audit.run()
+
+
+DEFAULT_RUNS["audit"] = _audit_defaults

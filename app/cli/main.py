@@ -7,6 +7,7 @@ import sys
 import typer
 
 from app.cli import admin, ask, bench, config, corrections, knowledge, local_admin, serve
+from app.cli import audit as audit_cli
 from app.core.errors import AppError
 
 cli = typer.Typer(
@@ -25,6 +26,7 @@ cli.add_typer(admin.users, name="user")
 cli.add_typer(corrections.cli, name="corrections")
 cli.add_typer(bench.cli, name="bench")
 cli.add_typer(local_admin.cli, name="admin")
+cli.add_typer(audit_cli.cli, name="audit")
 
 
 def main() -> None:

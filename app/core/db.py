@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from app.core.errors import Timeout
+from app.core.errors import ConfigurationError, Timeout
 from app.core.settings import get_settings
 
 T = TypeVar("T")
@@ -53,6 +54,22 @@ def libpq_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+_ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def session_role_options() -> dict[str, str]:
+    """libpq options that make a connection run as the restricted application role.
+
+    The role is set at connection start (`-c role=...`), so it is also what `RESET ROLE` returns to; only
+    the migrations (and test fixtures) connect as the owner."""
+    role = get_settings().audit.session_role
+    if not role:
+        return {}
+    if not _ROLE_NAME.match(role):
+        raise ConfigurationError(f"PLINTH_AUDIT_SESSION_ROLE {role!r} is not a plain lower-case role name")
+    return {"options": f"-c role={role}"}
+
+
 @functools.cache
 def _engine_for(url: str) -> Engine:
     return create_engine(
@@ -60,7 +77,7 @@ def _engine_for(url: str) -> Engine:
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=20,
-        connect_args={"connect_timeout": 5, "application_name": "plinth"},
+        connect_args={"connect_timeout": 5, "application_name": "plinth", **session_role_options()},
     )
 
 
@@ -109,7 +126,7 @@ def wait_for(channel: str, check: Callable[[], T | None], timeout_s: float) -> T
     not missed; a re-check at least every second covers a lost connection."""
     url = libpq_url(get_settings().require_database_url())
     deadline = time.monotonic() + timeout_s
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True, options=session_role_options().get("options", "")) as conn:
         conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
         while True:
             found = check()

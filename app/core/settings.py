@@ -129,6 +129,25 @@ class ConsoleSettings(BaseModel):
         return self.allow_local_login or not self.oidc_enabled
 
 
+class AuditSettings(BaseModel):
+    """The audit store: the database role application sessions run as, chaining, checkpoints, signing."""
+
+    # Application sessions switch to this role on connect (created by the migrations: DML on the public
+    # tables, append and read only on the audit schema). Empty: keep the login's own role.
+    session_role: str = "plinth_app"
+    chain_batch: int = 2000  # committed events sealed into the chain per transaction
+    chain_wait_s: float = 5.0  # how long a commit waits for its events to be chained (then the sweep does)
+    checkpoint_every_events: int = 10_000
+    checkpoint_every_minutes: float = 15.0
+    maintenance_interval_s: float = 30.0  # beat: chain stragglers, checkpoint when due
+    checkpoint_dir: Path | None = None  # write-once directory; default PLINTH_HOME/audit/checkpoints
+    signer: str = "file"  # registered signer name
+    signing_key_file: Path | None = (
+        None  # Ed25519 private key (PEM); default PLINTH_HOME/keys/audit-signing.pem
+    )
+    page_size_max: int = 1000
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PLINTH_",
@@ -156,6 +175,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:

@@ -1,7 +1,7 @@
 """The corpus version counter that answer caches key on.
 
 Revision ID: 20261201_corpus_version
-Revises: 20261122_roles_tokens
+Revises: 20261201_audit_store
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "20261201_corpus_version"
-down_revision: str | None = "20261122_roles_tokens"
+down_revision: str | None = "20261201_audit_store"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
