@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 # Re-install only when the dependency list changes.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | sha256sum | cut -c1-16)
 
+# Each checkout keeps its own pytest temp root: concurrent runs must not prune each other's directories.
+export PYTEST_DEBUG_TEMPROOT := $(CURDIR)/.pytest-tmp
+
 .PHONY: help install up test lint typecheck unit integration e2e bench local-llm clean
 
 help:
@@ -47,15 +50,19 @@ lint: install
 	$(BIN)/lint-imports
 
 unit: install
+	@mkdir -p $(PYTEST_DEBUG_TEMPROOT)
 	$(BIN)/pytest tests/unit -q
 
 integration: install
+	@mkdir -p $(PYTEST_DEBUG_TEMPROOT)
 	$(BIN)/pytest tests/integration -q
 
 e2e: install
+	@mkdir -p $(PYTEST_DEBUG_TEMPROOT)
 	$(BIN)/pytest tests/e2e -q
 
 test: lint
+	@mkdir -p $(PYTEST_DEBUG_TEMPROOT)
 	$(BIN)/pytest -q
 
 bench: install
@@ -65,4 +72,4 @@ local-llm: install
 	PLINTH_LOCAL_LLM_ENABLED=true $(BIN)/plinth up
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .pytest-tmp .mypy_cache .ruff_cache

@@ -1,9 +1,10 @@
 """The compliance API under /api/v1/audit: query and export the audit trail.
 
-Only the `compliance` role reads events and payloads (segregation of duties: an admin without it gets
-403, audited); `status` — chain head, chaining lag, latest checkpoint, no payloads — is also open to
-admins. Every query and export is itself an audit event, written in the same transaction as the read;
-rejected queries are audited too."""
+Authorised through the console's permission model, so a bearer token and a console session get the
+same answer: events and payloads need `compliance` (or the `audit_payloads` grant; an admin without it
+gets 403, audited), export needs `compliance`, and `status` (chain head, chaining lag, latest checkpoint,
+no payloads) is also open to admins. Every query and export is itself an audit event, written in the
+same transaction as the read; rejected queries are audited too."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
-from app.api.auth import Caller, require_roles
+from app.api.auth import Caller
+from app.console.access import Access, Permission, require
 from app.core.db import session_scope
 from app.core.errors import AppError, InvalidInput
 from app.core.settings import get_settings
@@ -28,8 +30,9 @@ from audit.verify import chain_head, pending_count
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
-COMPLIANCE = require_roles("compliance")
-OPERATORS = require_roles("compliance", "admin")
+READ_EVENTS = require(Permission.AUDIT_READ_PAYLOADS)
+EXPORT = require(Permission.AUDIT_EXPORT)
+READ_STATUS = require(Permission.AUDIT_READ)
 
 
 class EventOut(BaseModel):
@@ -106,7 +109,9 @@ def _reject(caller: Caller, what: str, reason: str, raw: dict[str, Any]) -> None
         )
 
 
-@router.get("/events", response_model=EventPage, summary="Query audit events (compliance role)")
+@router.get(
+    "/events", response_model=EventPage, summary="Query audit events (compliance or the audit_payloads grant)"
+)
 async def list_events(
     raw: dict[str, Any] = Depends(_filters),
     limit: Annotated[int, Query(ge=1, description="Page size (at most PLINTH_AUDIT_PAGE_SIZE_MAX).")] = 100,
@@ -114,8 +119,10 @@ async def list_events(
     order: Annotated[
         Literal["asc", "desc"], Query(description="By seq; with desc, `after` = before.")
     ] = "asc",
-    caller: Caller = Depends(COMPLIANCE),
+    access: Access = Depends(READ_EVENTS),
 ) -> EventPage:
+    caller = access.caller
+
     def run() -> EventPage:
         filters = _build(raw, caller, "GET /api/v1/audit/events")
         maximum = get_settings().audit.page_size_max
@@ -157,8 +164,10 @@ async def list_events(
 async def export_events(
     raw: dict[str, Any] = Depends(_filters),
     fmt: Annotated[Literal["jsonl", "csv"], Query(alias="format")] = "jsonl",
-    caller: Caller = Depends(COMPLIANCE),
+    access: Access = Depends(EXPORT),
 ) -> StreamingResponse:
+    caller = access.caller
+
     def start() -> tuple[query.EventFilter, int]:
         filters = _build(raw, caller, "GET /api/v1/audit/export")
         with session_scope() as session:
@@ -191,7 +200,7 @@ async def export_events(
 
 
 @router.get("/status", response_model=AuditStatus, summary="Chain head, chaining lag, last checkpoint")
-async def audit_status(caller: Caller = Depends(OPERATORS)) -> AuditStatus:
+async def audit_status(_: Access = Depends(READ_STATUS)) -> AuditStatus:
     def read() -> AuditStatus:
         with session_scope() as session:
             last = latest(session)

@@ -213,6 +213,7 @@ def writers_factory(database_url: str) -> Iterator[sessionmaker[Session]]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # 640,000 durable appends: minutes on two busy cores
 def test_64_concurrent_writers_of_10000_events_leave_no_gap_and_no_duplicate(
     writers_factory: sessionmaker[Session], database_url: str
 ) -> None:

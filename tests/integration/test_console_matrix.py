@@ -75,6 +75,9 @@ SPEC: dict[tuple[str, str], Rule] = {
     ("GET", "/users"): Rule(P.PRINCIPALS_READ, 200),
     ("POST", "/users/{principal_id}/roles"): Rule(P.ROLES_CHANGE, 303, form={"roles": "viewer"}),
     ("POST", "/logout"): Rule(AUTHENTICATED, 303, form={}),
+    ("GET", "/api/v1/audit/events"): Rule(P.AUDIT_READ_PAYLOADS, 200),
+    ("GET", "/api/v1/audit/export"): Rule(P.AUDIT_EXPORT, 200),
+    ("GET", "/api/v1/audit/status"): Rule(P.AUDIT_READ, 200),
 }
 # /readyz pings Redis and a worker, which this test has none of: its (public) behaviour is tested elsewhere.
 NOT_CALLED = {("GET", "/readyz")}
