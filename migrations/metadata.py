@@ -15,6 +15,9 @@ MODEL_MODULES = (
     "app.console.models",
     "rag.store",
     "audit.models",
+    "app.domains.models.models",
+    "app.domains.usage.models",
+    "app.domains.assistant.models",
 )
 for module in MODEL_MODULES:
     importlib.import_module(module)

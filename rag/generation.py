@@ -5,13 +5,15 @@ Never an invented answer, never an error for the asker."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from rag import prompts
 from rag.grounding import check
-from rag.llm import ChatModel, Completion, LlmUnavailable
+from rag.llm import ChatModel, Completion, LlmUnavailable, PromptTooLong
+from rag.prompts import DEFAULT_ANSWER, PromptTemplate
 from rag.retrieval import Passage
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -33,22 +35,29 @@ class Citation:
 @dataclass(frozen=True)
 class DraftAnswer:
     text: str
-    mode: Literal["generated", "extractive", "curated"]
+    mode: Literal["generated", "extractive", "curated", "refused"]
     answered: bool
     confidence: float
     citations: list[Citation]
     completion: Completion | None = None
     fallback_reason: str | None = None
     prompt_version: str | None = None
+    # Why a model answer was not given: "no_model", "unavailable" (every endpoint failed),
+    # "too_long", "ungrounded"; None when none was wanted or one was given.
+    fallback_kind: str | None = None
 
 
-def compose_answer(
+def compose_answer(  # noqa: PLR0911 - one return per way an answer can end
     question: str,
     passages: Sequence[Passage],
     *,
     llm: ChatModel | None,
     min_similarity: float,
     min_support: float,
+    template: PromptTemplate = DEFAULT_ANSWER,
+    budget_tokens: int | None = None,
+    on_progress: Callable[[str], None] | None = None,
+    progress_interval_s: float = 0.5,
 ) -> DraftAnswer:
     relevant = [p for p in passages if p.score >= min_similarity]
     confidence = max(0.0, min(1.0, passages[0].score)) if passages else 0.0
@@ -58,21 +67,38 @@ def compose_answer(
             text=DONT_KNOW, mode="extractive", answered=False, confidence=confidence, citations=nearest
         )
     if llm is None:
-        return _extractive(question, relevant, confidence, reason="no language model is configured")
+        return _extractive(
+            question, relevant, confidence, reason="no language model is configured", kind="no_model"
+        )
+    messages, included = prompts.answer_messages(
+        question, relevant, template=template, budget_tokens=budget_tokens
+    )
+    if included == 0:
+        return _extractive(
+            question, relevant, confidence, reason="no source fits the prompt budget", kind="too_long"
+        )
+    relevant = relevant[:included]
+    on_text = Throttled(on_progress, progress_interval_s) if on_progress is not None else None
     try:
-        completion = llm.complete(prompts.answer_messages(question, relevant))
+        completion = llm.complete(messages, on_text=on_text)
     except LlmUnavailable as exc:
-        return _extractive(question, relevant, confidence, reason=exc.message)
-    text = completion.text.strip()
+        return _extractive(question, relevant, confidence, reason=exc.message, kind="unavailable")
+    except PromptTooLong as exc:
+        return _extractive(question, relevant, confidence, reason=exc.message, kind="too_long")
+    text = prompts.strip_external_images(completion.text).strip()
     grounding = check(text, [p.text for p in relevant])
     # A rejected generation still cost tokens: its completion is kept for accounting.
     if not grounding.cited:
-        return _extractive(question, relevant, confidence, reason=UNCITED_REASON, completion=completion)
+        return _extractive(
+            question, relevant, confidence, reason=UNCITED_REASON, completion=completion, kind="ungrounded"
+        )
     if grounding.support < min_support:
         reason = (
             f"the model's answer is not supported by its sources ({grounding.support:.0%} of its content)"
         )
-        return _extractive(question, relevant, confidence, reason=reason, completion=completion)
+        return _extractive(
+            question, relevant, confidence, reason=reason, completion=completion, kind="ungrounded"
+        )
     if grounding.inferred:
         text += "".join(f" [{n}]" for n in grounding.cited)
     return DraftAnswer(
@@ -82,8 +108,29 @@ def compose_answer(
         confidence=confidence,
         citations=[Citation(n, relevant[n - 1]) for n in grounding.cited],
         completion=completion,
-        prompt_version=prompts.ANSWER_PROMPT_VERSION,
+        prompt_version=template.version,
     )
+
+
+class Throttled:
+    """Passes the latest text on at most once per interval (the first at once); the rest are dropped,
+    since each call carries everything generated so far."""
+
+    def __init__(self, callback: Callable[[str], None], interval_s: float) -> None:
+        self._callback = callback
+        self._interval = interval_s
+        self._last = -float("inf")
+
+    def __call__(self, text: str) -> None:
+        now = time.monotonic()
+        if now - self._last >= self._interval:
+            self._last = now
+            self._callback(text)
+
+
+def refused_answer(text: str) -> DraftAnswer:
+    """A polite refusal given instead of an answer (a budget or rate limit), before any model call."""
+    return DraftAnswer(text=text, mode="refused", answered=False, confidence=0.0, citations=[])
 
 
 def curated_answer(text: str, passages: Sequence[Passage]) -> DraftAnswer:
@@ -103,6 +150,7 @@ def _extractive(
     confidence: float,
     *,
     reason: str,
+    kind: str,
     completion: Completion | None = None,
 ) -> DraftAnswer:
     chosen = list(passages[:EXTRACTIVE_PASSAGES])
@@ -118,6 +166,7 @@ def _extractive(
         citations=[Citation(n, p) for n, p in enumerate(chosen, start=1)],
         completion=completion,
         fallback_reason=reason,
+        fallback_kind=kind,
     )
 
 

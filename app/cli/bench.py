@@ -41,3 +41,30 @@ def _audit_defaults() -> None:
 
 
 DEFAULT_RUNS["audit"] = _audit_defaults
+
+
+@cli.command("e2e")
+def e2e(
+    latency_ms: float = typer.Option(200.0, help="The stub model's fixed answer delay L."),
+    questions: int = typer.Option(40, help="Questions per corpus size and concurrency."),
+    concurrency: list[int] = typer.Option([1, 8], help="Concurrent askers (repeatable)."),
+    chunks: list[int] = typer.Option([1_000, 100_000], help="Corpus sizes in chunks (repeatable)."),
+) -> None:
+    """Whole-pipeline overhead p50/p95 (end-to-end minus L), cache-hit p95, tokens and cost per answer."""
+    from app.bench import e2e as bench_e2e
+
+    bench_e2e.run(
+        latency_s=latency_ms / 1000,
+        questions=questions,
+        concurrencies=tuple(concurrency),
+        corpus_sizes=tuple(chunks),
+    )
+
+
+def _e2e_defaults() -> None:
+    from app.bench import e2e as bench_e2e
+
+    bench_e2e.run()
+
+
+DEFAULT_RUNS["e2e"] = _e2e_defaults

@@ -8,6 +8,8 @@ import typer
 
 from app.cli import admin, ask, bench, config, corrections, knowledge, local_admin, serve
 from app.cli import audit as audit_cli
+from app.cli import models as models_cli
+from app.cli import usage as usage_cli
 from app.core.errors import AppError
 
 cli = typer.Typer(
@@ -27,6 +29,10 @@ cli.add_typer(corrections.cli, name="corrections")
 cli.add_typer(bench.cli, name="bench")
 cli.add_typer(local_admin.cli, name="admin")
 cli.add_typer(audit_cli.cli, name="audit")
+cli.add_typer(models_cli.model_cli, name="model")
+cli.add_typer(models_cli.prompt_cli, name="prompt")
+usage_cli.register(cli)
+cli.add_typer(usage_cli.budget_cli, name="budget")
 
 
 def main() -> None:

@@ -32,3 +32,10 @@ def render(extra: list[Collector]) -> bytes:
     finally:
         for collector in extra:
             registry.unregister(collector)
+
+
+LLM_FALLBACKS = Counter(
+    "plinth_llm_fallbacks_total", "Answers given without the model's text, by why", ["kind"]
+)
+ANSWER_CACHE = Counter("plinth_answer_cache_total", "Answer cache lookups", ["outcome"])
+BUDGET_REFUSALS = Counter("plinth_budget_refusals_total", "Questions refused by a budget or rate limit")

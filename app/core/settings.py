@@ -43,6 +43,16 @@ class LlmSettings(BaseModel):
     temperature: float = 0.1
     # Share of a generated answer's content words that must occur in the passages it rests on.
     min_support: float = 0.6
+    # Tried in order after base_url when it fails (JSON list in PLINTH_LLM_FALLBACK_URLS).
+    fallback_urls: list[str] = Field(default_factory=list)
+    context_length: int = 8192  # of the configured model; the registry's value wins for its models
+    max_prompt_tokens: int = 6000
+    total_timeout_s: float = 120.0  # a whole streamed completion, however steadily it trickles
+    retries: int = 2  # per endpoint, on connection errors and 5xx only
+    retry_backoff_s: float = 0.2  # random exponential: up to 0.2, 0.4, ... seconds (capped at 2)
+    breaker_fail_max: int = 5  # consecutive failed calls that open an endpoint's circuit
+    breaker_reset_s: float = 30.0  # how long an open circuit refuses before one trial call
+    progress_interval_s: float = 0.5  # at most one on_progress call per interval while streaming
 
 
 class LocalLlmSettings(BaseModel):
@@ -148,6 +158,45 @@ class AuditSettings(BaseModel):
     page_size_max: int = 1000
 
 
+class UsageSettings(BaseModel):
+    """How tokens become cost, and the defaults budgets fall back to."""
+
+    # per_1k: price per 1k prompt/completion tokens; gpu_hour: an hour of GPU spread over the tokens
+    # the endpoint was measured to serve in that hour.
+    cost_mode: Literal["per_1k", "gpu_hour"] = "per_1k"
+    # Prices of the endpoints configured in the settings (the registry's models carry their own).
+    price_in_per_1k: float = 0.0
+    price_out_per_1k: float = 0.0
+    gpu_hour_cost: float | None = None
+    throughput_tokens_per_s: float | None = None
+    currency: str = "USD"
+
+
+class CacheSettings(BaseModel):
+    """The answer cache and the embedding cache."""
+
+    enabled: bool = True
+    ttl_s: int = 24 * 3600
+    embedding_cache_size: int = 4096  # texts whose embeddings are kept in memory per process
+
+
+class TracingSettings(BaseModel):
+    """Langfuse: off unless both keys are set. Exports happen in the background; a slow or absent
+    Langfuse never delays an answer."""
+
+    langfuse_host: str = "http://127.0.0.1:3000"
+    langfuse_public_key: str | None = None
+    langfuse_secret_key: SecretStr | None = None
+    environment: str = "development"
+    flush_timeout_s: float = 2.0
+    # Salt for the pseudonymous user ids sent to Langfuse (unset: one is generated under PLINTH_HOME).
+    pseudonym_salt: SecretStr | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.langfuse_public_key and self.langfuse_secret_key)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PLINTH_",
@@ -176,6 +225,9 @@ class Settings(BaseSettings):
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    usage: UsageSettings = Field(default_factory=UsageSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:

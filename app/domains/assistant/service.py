@@ -1,45 +1,166 @@
-"""Answer a recorded question: retrieve what the asker may read, compose a cited answer, store it."""
+"""Answer a recorded question: budget check, answer cache, corrections, retrieval of what the asker may
+read, a cited answer from the model (streamed to `on_progress`) or an extractive fallback, then the
+answer, its usage and cost, stored and audited; the whole path traced in Langfuse."""
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session
 
+from app.core import metrics, tracing
 from app.core.settings import get_settings
+from app.domains.assistant import cache
+from app.domains.assistant.accounting import account, answer_cost, audit_event
 from app.domains.conversations import service as conversations
 from app.domains.conversations.schemas import AnswerSummary
 from app.domains.corrections import service as corrections
+from app.domains.knowledge import service as knowledge
+from app.domains.models import service as models
 from app.domains.principals import service as principals
+from app.domains.usage import service as usage
 from rag import passages as passage_lookup
 from rag import retrieval
-from rag.embeddings import get_embedder
-from rag.generation import DraftAnswer, compose_answer, curated_answer
-from rag.llm import get_llm_client
+from rag.embedding_cache import get_cached_embedder
+from rag.generation import DraftAnswer, compose_answer, curated_answer, refused_answer
+from rag.llm import Endpoint, LlmClient
+from rag.prompts import PromptTemplate
+
+ProgressCallback = Callable[[str], None]
 
 
-def answer_message(session: Session, *, message_id: uuid.UUID) -> AnswerSummary:
-    """Idempotent: a message that already has an answer gets that answer back, not a second one."""
+def answer_message(
+    session: Session, *, message_id: uuid.UUID, on_progress: ProgressCallback | None = None
+) -> AnswerSummary:
+    """Idempotent: a message that already has an answer gets that answer back, not a second one.
+    `on_progress` gets the text generated so far while the model streams (at most every
+    `llm.progress_interval_s`)."""
     message = conversations.get_message(session, message_id=message_id)
     existing = conversations.find_answer(session, message_id=message_id)
     if existing is not None:
         return AnswerSummary.model_validate(existing)
+    tracer = tracing.get_tracer()
+    with tracer.question(
+        message_id=message.id,
+        session_id=str(message.conversation_id),
+        user_id=tracing.pseudonym(message.principal_id),
+        question=message.text,
+        metadata={"channel": message.channel, "correlation_id": message.correlation_id},
+    ) as root:
+        summary = _answer(session, message=message, on_progress=on_progress, tracer=tracer)
+        root.update(
+            metadata={"answer_id": str(summary.id), "mode": summary.mode, "answered": summary.answered}
+        )
+    return summary
+
+
+def _answer(
+    session: Session,
+    *,
+    message: conversations.Message,
+    on_progress: ProgressCallback | None,
+    tracer: tracing.Tracer,
+) -> AnswerSummary:
     started = time.perf_counter()
     settings = get_settings()
-    asker = principals.get(session, principal_id=message.principal_id)
-    embedder = get_embedder()
-    query = embedder.embed([message.text])[0]
-    conversations.remember_query_embedding(session, message=message, embedding=query.tolist())
-    grants = principals.access_grants(asker)
-    curated = corrections.match(session, question=message.text, query_embedding=query.tolist(), grants=grants)
-    draft: DraftAnswer
-    if curated is not None:
-        sources = passage_lookup.by_chunk_ids(
-            session, chunk_ids=curated.cited_chunk_ids, score=curated.similarity
+    with tracer.span("receive", metadata={"channel": message.channel, "audience": message.audience}):
+        asker = principals.get(session, principal_id=message.principal_id)
+        scope = usage.scope_of(principal_id=asker.id, channel=message.channel, audience=message.audience)
+        budget = usage.check(session, scope=scope)
+    if budget.refusal is not None:
+        metrics.BUDGET_REFUSALS.inc()
+        audit_event(
+            session,
+            message=message,
+            event_type=usage.BUDGET_REFUSED,
+            subject=f"message:{message.id}",
+            payload={"reason": budget.refusal, "resets_at": str(budget.resets_at)},
         )
-        draft = curated_answer(curated.text, sources)
+        draft = refused_answer(budget.refusal)
+        return account(session, message=message, scope=scope, draft=draft, started=started, record={})
+    grants = principals.access_grants(asker)
+    endpoints = models.endpoints(session)
+    template = models.active_prompt(session)
+    retrieval_settings = {
+        "embedding_model": settings.embedding.model,
+        "top_k": settings.retrieval.top_k,
+        "ef_search": settings.retrieval.hnsw_ef_search,
+        "min_similarity": settings.retrieval.min_similarity,
+        "min_support": settings.llm.min_support,
+    }
+    key = cache.key_for(
+        question=message.text,
+        scope=[grants] if message.audience is None else f"{message.audience}|{sorted(grants)}",
+        corpus_version=knowledge.corpus_version(session),
+        endpoints=endpoints,
+        prompt_version=template.version,
+        retrieval=retrieval_settings,
+    )
+    record: dict[str, object] = {
+        **retrieval_settings,
+        "endpoints": [e.name for e in endpoints],
+        "prompt_version": template.version,
+        "corpus_version": key.corpus_version,
+        "correction_id": None,
+    }
+    hit = cache.lookup(session, key=key) if settings.cache.enabled else None
+    metrics.ANSWER_CACHE.labels("hit" if hit else "miss").inc()
+    if hit is not None:
+        draft, first_answer = hit
+        record["cached_from"] = str(first_answer)
     else:
+        draft = _compose(
+            session,
+            message=message,
+            grants=grants,
+            endpoints=endpoints,
+            template=template,
+            record=record,
+            on_progress=on_progress,
+            tracer=tracer,
+        )
+    summary = account(
+        session,
+        message=message,
+        scope=scope,
+        draft=draft,
+        started=started,
+        record=record,
+        warnings=budget.warnings,
+    )
+    if hit is None and settings.cache.enabled and cache.cacheable(draft):
+        cache.store(session, key=key, draft=draft, answer_id=summary.id)
+    return summary
+
+
+def _compose(
+    session: Session,
+    *,
+    message: conversations.Message,
+    grants: Sequence[str],
+    endpoints: Sequence[Endpoint],
+    template: PromptTemplate,
+    record: dict[str, object],
+    on_progress: ProgressCallback | None,
+    tracer: tracing.Tracer,
+) -> DraftAnswer:
+    settings = get_settings()
+    with tracer.span("retrieve", input=message.text) as span:
+        embedder = get_cached_embedder()
+        query = embedder.embed([message.text])[0]
+        conversations.remember_query_embedding(session, message=message, embedding=query.tolist())
+        curated = corrections.match(
+            session, question=message.text, query_embedding=query.tolist(), grants=grants
+        )
+        if curated is not None:
+            sources = passage_lookup.by_chunk_ids(
+                session, chunk_ids=curated.cited_chunk_ids, score=curated.similarity
+            )
+            record["correction_id"] = str(curated.correction_id)
+            span.update(metadata={"correction_id": str(curated.correction_id)})
+            return curated_answer(curated.text, sources)
         passages = retrieval.search(
             session,
             query=query,
@@ -47,32 +168,47 @@ def answer_message(session: Session, *, message_id: uuid.UUID) -> AnswerSummary:
             k=settings.retrieval.top_k,
             ef_search=settings.retrieval.hnsw_ef_search,
         )
+        span.update(
+            output=[{"chunk_id": p.chunk_id, "title": p.title, "score": round(p.score, 4)} for p in passages]
+        )
+    client = LlmClient(endpoints, settings.llm) if endpoints else None
+    with tracer.span("generate", as_type="generation", version=template.version) as generation:
         draft = compose_answer(
             message.text,
             passages,
-            llm=get_llm_client(),
+            llm=client,
             min_similarity=settings.retrieval.min_similarity,
             min_support=settings.llm.min_support,
+            template=template,
+            budget_tokens=client.prompt_budget() if client else None,
+            on_progress=on_progress,
+            progress_interval_s=settings.llm.progress_interval_s,
         )
-    stored = conversations.store_answer(
-        session,
-        message=message,
-        draft=draft,
-        processing_ms=(time.perf_counter() - started) * 1000,
-        settings={
-            "embedding_model": embedder.name,
-            "top_k": settings.retrieval.top_k,
-            "ef_search": settings.retrieval.hnsw_ef_search,
-            "min_similarity": settings.retrieval.min_similarity,
-            "min_support": settings.llm.min_support,
-            "llm_base_url": settings.llm.base_url,
-            "correction_id": str(curated.correction_id) if curated else None,
-        },
-    )
-    return AnswerSummary.model_validate(stored)
+        completion = draft.completion
+        generation.update(
+            output=draft.text,
+            model=completion.model if completion else None,
+            usage_details=(
+                {"input": completion.prompt_tokens, "output": completion.completion_tokens}
+                if completion
+                else None
+            ),
+            cost_details={"total": answer_cost(session, completion)} if completion else None,
+            metadata={
+                "mode": draft.mode,
+                "fallback_reason": draft.fallback_reason,
+                "endpoint": completion.endpoint if completion else None,
+                "latency_ms": round(completion.latency_ms, 1) if completion else None,
+                "prompt_version": template.version,
+            },
+        )
+    return draft
 
 
 def llm_healthy() -> bool:
-    """Whether the configured model endpoint answers (False when none is configured)."""
-    client = get_llm_client()
-    return client is not None and client.healthy()
+    """Whether any configured model endpoint answers /health (False when none is configured)."""
+    from app.core.db import session_scope
+
+    with session_scope() as session:
+        endpoints = models.endpoints(session)
+    return bool(endpoints) and LlmClient(endpoints, get_settings().llm).healthy()

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from app.core import tracing
 from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.domains.conversations.models import Answer, Delivery, Message
@@ -104,6 +105,11 @@ def mark_delivered(session: Session, *, delivery_id: uuid.UUID, external_ref: st
     delivery.last_error = None
     _audit(session, delivery, message, events.OUTPUT_DELIVERED, external_ref=delivery.external_ref)
     session.flush()
+    span = {"channel": delivery.channel, "purpose": delivery.purpose, "attempts": delivery.attempts}
+    message_id = message.id
+    tracing.after_commit(
+        session, lambda: tracing.get_tracer().event_span(message_id=message_id, name="deliver", metadata=span)
+    )
 
 
 def mark_failed(session: Session, *, delivery_id: uuid.UUID, error: str, final: bool) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from app.core import tracing
 from app.core.db import utcnow
 from app.core.errors import InvalidInput, NotFound
 from app.core.validation import bounded_text
@@ -35,7 +36,7 @@ def record(
         bounded_text(reason, what="reason", limit=MAX_REASON_CHARS) if reason and reason.strip() else None
     )
     row = session.execute(
-        select(Answer.id, Message.correlation_id)
+        select(Answer.id, Message.correlation_id, Message.id.label("message_id"))
         .join(Message, Message.id == Answer.message_id)
         .where(Answer.id == answer_id)
     ).first()
@@ -67,6 +68,13 @@ def record(
         subject=f"answer:{answer_id}",
         correlation_id=row.correlation_id,
         payload={"rating": rating, "reason": reason},
+    )
+    message_id = row.message_id
+    tracing.after_commit(
+        session,
+        lambda: tracing.get_tracer().score(
+            message_id=message_id, name="user_feedback", value=float(rating), comment=reason
+        ),
     )
     feedback = session.scalar(
         select(Feedback).where(Feedback.answer_id == answer_id, Feedback.principal_id == principal_id)

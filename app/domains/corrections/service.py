@@ -12,6 +12,7 @@ from typing import Literal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from app.core import tracing
 from app.core.db import utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.settings import get_settings
@@ -79,6 +80,16 @@ def suggest(
         correlation_id=message.correlation_id,
         payload={"message_id": str(message.id), "answer_id": str(answer.id), "text": proposed},
     )
+    tracing.after_commit(
+        session,
+        lambda: tracing.get_tracer().score(
+            message_id=message.id,
+            name="correction",
+            value="suggested",
+            data_type="CATEGORICAL",
+            comment=proposed,
+        ),
+    )
     return correction
 
 
@@ -123,6 +134,17 @@ def review(
             "edited": correction.final_text not in (None, correction.proposed_text),
             "note": note,
         },
+    )
+    decided, final_text = correction.status, correction.final_text
+    tracing.after_commit(
+        session,
+        lambda: tracing.get_tracer().score(
+            message_id=message.id,
+            name="correction",
+            value=decided,
+            data_type="CATEGORICAL",
+            comment=final_text or note,
+        ),
     )
     session.flush()
     return correction
