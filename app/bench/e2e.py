@@ -45,7 +45,7 @@ INSERT INTO chunks (document_id, document_version_id, version_no, ordinal, title
                     text, token_count, embedding, access, active)
 SELECT c.document_id, c.document_version_id, c.version_no, 1000 + g, 'Filler ' || g, 'filler.md', NULL,
        NULL, 'Filler paragraph number ' || g || ' about unrelated matters such as parking and catering.',
-       12, l2_normalize((SELECT array_agg(random() - 0.5 + 0 * g) FROM generate_series(1, 384))::vector),
+       12, l2_normalize((SELECT array_agg(random() - 0.5) FROM generate_series(1, 384) WHERE g > 0)::vector),
        ARRAY['org'], true
 FROM generate_series(1, %(n)s) AS g, (SELECT * FROM chunks ORDER BY id LIMIT 1) AS c
 """
