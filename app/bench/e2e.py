@@ -168,9 +168,13 @@ def run(
     price_out_per_1k: float = 0.0015,
 ) -> None:
     context = {**machine(), "latency_ms": latency_s * 1000}
-    with scratch_database() as url, DelayedModel(latency_s) as model:
+    with (
+        scratch_database() as url,
+        DelayedModel(latency_s) as model,
+        tempfile.TemporaryDirectory(prefix="plinth-bench-e2e-") as home,
+    ):
         env = {
-            "PLINTH_HOME": tempfile.mkdtemp(prefix="plinth-bench-e2e-"),
+            "PLINTH_HOME": home,
             "PLINTH_DATABASE_URL": url,
             "PLINTH_LLM_BASE_URL": model.base_url,
             "PLINTH_USAGE_PRICE_IN_PER_1K": str(price_in_per_1k),
