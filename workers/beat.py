@@ -30,4 +30,12 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
                 "expires": get_settings().audit.maintenance_interval_s,
             },
         },
+        "outbox-relay": {
+            "task": names.TASK_OUTBOX_RELAY,
+            "schedule": get_settings().queue.outbox_relay_interval_s,
+            "options": {
+                "queue": names.QUEUE_MAINTENANCE,
+                "expires": get_settings().queue.outbox_relay_interval_s,
+            },
+        },
     }

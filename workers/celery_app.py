@@ -10,10 +10,12 @@ from workers import names
 from workers.beat import beat_schedule
 
 TASK_MODULES = ["workers.signals", "workers.tasks.answer", "workers.tasks.maintenance", "workers.tasks.audit"]
+TASK_MODULES += ["workers.tasks.jobs"]
 
 
 def create_celery(broker_url: str | None) -> Celery:
     celery = Celery("plinth", include=TASK_MODULES)
+    queue = get_settings().queue
     celery.conf.update(
         broker_url=broker_url,
         broker_connection_retry_on_startup=True,
@@ -22,15 +24,16 @@ def create_celery(broker_url: str | None) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         # Longer than the longest task, so Redis does not redeliver work still in progress.
-        broker_transport_options={"visibility_timeout": 3600},
-        task_soft_time_limit=300,
-        task_time_limit=360,
+        broker_transport_options={"visibility_timeout": queue.visibility_timeout_s},
+        task_soft_time_limit=queue.task_soft_time_limit_s,
+        task_time_limit=queue.task_time_limit_s,
         task_default_queue=names.QUEUE_ANSWERS,
         task_routes={
             names.TASK_ANSWER: {"queue": names.QUEUE_ANSWERS},
             names.TASK_SWEEP_UNANSWERED: {"queue": names.QUEUE_MAINTENANCE},
             names.TASK_SWEEP_UNDELIVERED: {"queue": names.QUEUE_MAINTENANCE},
             names.TASK_AUDIT_MAINTENANCE: {"queue": names.QUEUE_MAINTENANCE},
+            names.TASK_OUTBOX_RELAY: {"queue": names.QUEUE_MAINTENANCE},
         },
         task_ignore_result=True,
         task_serializer="json",

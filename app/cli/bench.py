@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import typer
 
@@ -41,3 +42,37 @@ def _audit_defaults() -> None:
 
 
 DEFAULT_RUNS["audit"] = _audit_defaults
+
+
+@cli.command("load")
+def load(
+    rate: list[float] = typer.Option(
+        [0.5, 1.0, 2.0, 4.0], help="Questions per second to offer (repeatable)."
+    ),
+    duration: float = typer.Option(300.0, help="Seconds at each rate (the issue's five minutes by default)."),
+    docs: Path = typer.Option(
+        None, help="Documents to ingest first (default: the handbook's travel-and-leave pages)."
+    ),
+    llm_url: str = typer.Option(None, help="OpenAI-compatible endpoint (default: the stub the tests use)."),
+    concurrency: int = typer.Option(2, help="Worker processes."),
+) -> None:
+    """Sustained questions through the API: throughput, latency percentiles, errors, queue depth, and the
+    rate at which latency degrades."""
+    from app.bench import load as bench_load
+
+    bench_load.run(
+        rates=tuple(rate),
+        duration_s=duration,
+        docs=docs or bench_load.DEFAULT_DOCS,
+        llm_url=llm_url,
+        concurrency=concurrency,
+    )
+
+
+def _load_defaults() -> None:
+    from app.bench import load as bench_load
+
+    bench_load.run()
+
+
+DEFAULT_RUNS["load"] = _load_defaults

@@ -42,6 +42,7 @@ class Permission(StrEnum):
     AUDIT_READ_PAYLOADS = "audit.read_payloads"
     AUDIT_EXPORT = "audit.export"
     SETTINGS_CHANGE = "settings.change"
+    JOBS_REPLAY = "jobs.replay"
 
 
 _READERS = CONSOLE_ROLES
@@ -59,6 +60,7 @@ GRANTS: dict[Permission, frozenset[str]] = {
     Permission.AUDIT_READ_PAYLOADS: frozenset({"compliance", "audit_payloads"}),
     Permission.AUDIT_EXPORT: frozenset({"compliance"}),
     Permission.SETTINGS_CHANGE: frozenset({"admin"}),
+    Permission.JOBS_REPLAY: frozenset({"admin"}),
 }
 
 

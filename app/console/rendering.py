@@ -19,6 +19,7 @@ NAV = (
     ("/escalations", "Escalations", Permission.ESCALATIONS_READ),
     ("/deliveries", "Failed deliveries", Permission.DELIVERIES_READ),
     ("/users", "Users and roles", Permission.PRINCIPALS_READ),
+    ("/jobs", "Failed tasks", Permission.JOBS_REPLAY),
 )
 
 

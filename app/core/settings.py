@@ -148,6 +148,35 @@ class AuditSettings(BaseModel):
     page_size_max: int = 1000
 
 
+class QueueSettings(BaseModel):
+    """Queue discipline: retries, time limits, the outbox relay, beat locks, backpressure."""
+
+    retry_max: int = 8  # retries of a task failing with a transient error, then it is dead-lettered
+    retry_backoff_s: float = 2.0  # base of the exponential backoff (full jitter)
+    retry_backoff_max_s: float = 120.0
+    task_soft_time_limit_s: int = 300  # the task gets an exception it can clean up after
+    task_time_limit_s: int = 360  # the pool process running it is killed
+    # Redis redelivers a task not acknowledged in this time: longer than the longest task.
+    visibility_timeout_s: int = 3600
+    outbox_relay_interval_s: float = 10.0  # beat: send outbox entries whose after-commit send failed
+    outbox_grace_s: float = 5.0  # leave this long to the after-commit send before the relay steps in
+    outbox_keep_sent_days: float = 7.0
+    beat_lock_ttl_s: int = 300  # a periodic job's lock lapses after this if its holder dies
+    busy_depth: int = 50  # answers waiting past this: new questions are told it will take a while
+    busy_notice: str = "Plinth is busy right now; your question is queued and will be answered shortly."
+    # API replicas in production may be ready without a worker (workers scale on queue depth).
+    readiness_requires_worker: bool = True
+
+    @model_validator(mode="after")
+    def _visibility_exceeds_tasks(self) -> QueueSettings:
+        if not self.task_soft_time_limit_s < self.task_time_limit_s < self.visibility_timeout_s:
+            raise ValueError(
+                "queue time limits must satisfy soft limit < hard limit < visibility timeout (got "
+                f"{self.task_soft_time_limit_s} < {self.task_time_limit_s} < {self.visibility_timeout_s})"
+            )
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PLINTH_",
@@ -176,6 +205,7 @@ class Settings(BaseSettings):
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    queue: QueueSettings = Field(default_factory=QueueSettings)
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:

@@ -22,6 +22,7 @@ from app.core.db import session_scope
 from app.core.settings import get_settings
 from audit.models import AuditEvent
 from tests.support import console as data
+from tests.support import jobs as jobs_data
 
 P = Permission
 PUBLIC, AUTHENTICATED, SIGNED_IN = "public", "authenticated", "signed in"
@@ -78,6 +79,10 @@ SPEC: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/audit/events"): Rule(P.AUDIT_READ_PAYLOADS, 200),
     ("GET", "/api/v1/audit/export"): Rule(P.AUDIT_EXPORT, 200),
     ("GET", "/api/v1/audit/status"): Rule(P.AUDIT_READ, 200),
+    ("GET", "/api/v1/jobs/failed"): Rule(P.JOBS_REPLAY, 200),
+    ("POST", "/api/v1/jobs/failed/{failed_task_id}/replay"): Rule(P.JOBS_REPLAY, 200),
+    ("GET", "/jobs"): Rule(P.JOBS_REPLAY, 200),
+    ("POST", "/jobs/{failed_task_id}/replay"): Rule(P.JOBS_REPLAY, 303, form={}),
 }
 # /readyz pings Redis and a worker, which this test has none of: its (public) behaviour is tested elsewhere.
 NOT_CALLED = {("GET", "/readyz")}
@@ -145,6 +150,7 @@ def world(database_url: str) -> World:
         "correction_id": lambda: data.correction(message(), submitter.id),
         "escalation_id": lambda: data.escalation(message(), submitter.id),
         "principal_id": lambda: data.person(f"target{next(counter)}@example.com", []).id,
+        "failed_task_id": jobs_data.failed_task,
     }
     tokens: dict[str, str | None] = {"anonymous": None, "service": get_settings().api_token()}
     tokens.update({name: p.token for name, p in people.items()})

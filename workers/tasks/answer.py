@@ -20,7 +20,7 @@ def answer(*, message_id: str) -> None:
         channel = message.channel
         with bound_correlation_id(message.correlation_id):
             answer = assistant.answer_message(session, message_id=message_uuid)
+            # In the answer's transaction, keyed by message: sent once it commits, and only once however
+            # often this task runs. A lost send is found by the outbox relay (and the sweeper).
+            client.enqueue_delivery(channel=channel, message_id=message_uuid, session=session)
     metrics.ANSWERS.labels(answer.mode, str(answer.answered).lower()).inc()
-    # After the commit: the reply task must find the answer. If this send is lost, the sweeper
-    # finds the answer undelivered and queues it again.
-    client.enqueue_delivery(channel=channel, message_id=message_uuid)
