@@ -16,6 +16,7 @@ MODEL_MODULES = (
     "rag.store",
     "audit.models",
     "app.domains.jobs.models",
+    "app.domains.runtime_config.models",
 )
 for module in MODEL_MODULES:
     importlib.import_module(module)

@@ -43,6 +43,8 @@ class Permission(StrEnum):
     AUDIT_EXPORT = "audit.export"
     SETTINGS_CHANGE = "settings.change"
     JOBS_REPLAY = "jobs.replay"
+    SETTINGS_READ = "settings.read"
+    DELIVERIES_REPLAY = "deliveries.replay"
 
 
 _READERS = CONSOLE_ROLES
@@ -61,6 +63,8 @@ GRANTS: dict[Permission, frozenset[str]] = {
     Permission.AUDIT_EXPORT: frozenset({"compliance"}),
     Permission.SETTINGS_CHANGE: frozenset({"admin"}),
     Permission.JOBS_REPLAY: frozenset({"admin"}),
+    Permission.SETTINGS_READ: frozenset({"admin", "compliance"}),
+    Permission.DELIVERIES_REPLAY: frozenset({"admin"}),
 }
 
 

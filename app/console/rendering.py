@@ -20,6 +20,8 @@ NAV = (
     ("/deliveries", "Failed deliveries", Permission.DELIVERIES_READ),
     ("/users", "Users and roles", Permission.PRINCIPALS_READ),
     ("/jobs", "Failed tasks", Permission.JOBS_REPLAY),
+    ("/audit", "Audit", Permission.AUDIT_READ),
+    ("/settings/retention", "Retention and holds", Permission.SETTINGS_READ),
 )
 
 

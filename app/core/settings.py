@@ -119,6 +119,8 @@ class ConsoleSettings(BaseModel):
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     login_timeout_s: int = 600  # how long a started sign-in may take
+    # How long the Audit page waits for a chain verification (the run itself continues to its end).
+    verify_wait_s: float = 60.0
 
     @property
     def oidc_enabled(self) -> bool:
