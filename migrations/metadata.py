@@ -17,6 +17,7 @@ MODEL_MODULES = (
     "audit.models",
     "app.domains.jobs.models",
     "app.domains.runtime_config.models",
+    "app.domains.inbox.models",
 )
 for module in MODEL_MODULES:
     importlib.import_module(module)

@@ -38,4 +38,9 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
                 "expires": get_settings().queue.outbox_relay_interval_s,
             },
         },
+        "sweep-email": {
+            "task": names.TASK_SWEEP_EMAIL,
+            "schedule": SWEEP_INTERVAL_S,
+            "options": {"queue": names.QUEUE_MAINTENANCE, "expires": SWEEP_INTERVAL_S},
+        },
     }

@@ -9,8 +9,14 @@ from app.core.settings import get_settings, settings_scoped
 from workers import names
 from workers.beat import beat_schedule
 
-TASK_MODULES = ["workers.signals", "workers.tasks.answer", "workers.tasks.maintenance", "workers.tasks.audit"]
-TASK_MODULES += ["workers.tasks.jobs"]
+TASK_MODULES = [
+    "workers.signals",
+    "workers.tasks.answer",
+    "workers.tasks.maintenance",
+    "workers.tasks.audit",
+    "workers.tasks.jobs",
+    "workers.tasks.email",
+]
 
 
 def create_celery(broker_url: str | None) -> Celery:
@@ -34,6 +40,10 @@ def create_celery(broker_url: str | None) -> Celery:
             names.TASK_SWEEP_UNDELIVERED: {"queue": names.QUEUE_MAINTENANCE},
             names.TASK_AUDIT_MAINTENANCE: {"queue": names.QUEUE_MAINTENANCE},
             names.TASK_OUTBOX_RELAY: {"queue": names.QUEUE_MAINTENANCE},
+            names.TASK_EMAIL_PROCESS: {"queue": names.QUEUE_INGEST},
+            names.TASK_EMAIL_DELIVER: {"queue": names.QUEUE_ANSWERS},
+            names.TASK_EMAIL_RECEIPT: {"queue": names.QUEUE_ANSWERS},
+            names.TASK_SWEEP_EMAIL: {"queue": names.QUEUE_MAINTENANCE},
         },
         task_ignore_result=True,
         task_serializer="json",

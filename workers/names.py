@@ -18,3 +18,6 @@ TASK_AUDIT_MAINTENANCE = "plinth.audit_maintenance"
 
 ALL_QUEUES = (QUEUE_ANSWERS, QUEUE_INGEST, QUEUE_MAINTENANCE)
 TASK_OUTBOX_RELAY = "plinth.outbox_relay"
+TASK_EMAIL_PROCESS = "plinth.email.process"
+TASK_EMAIL_RECEIPT = "plinth.email.receipt"
+TASK_SWEEP_EMAIL = "plinth.email.sweep"

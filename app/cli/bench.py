@@ -76,3 +76,22 @@ def _load_defaults() -> None:
 
 
 DEFAULT_RUNS["load"] = _load_defaults
+@cli.command("email")
+def email(
+    messages: int = typer.Option(200, help="Questions sent for the throughput figures."),
+    concurrency: int = typer.Option(4, help="Concurrent SMTP clients."),
+) -> None:
+    """Email: messages/s accepted (vs a discarding aiosmtpd) and processed end to end, p99 handling by
+    size up to 25 MB, peak RSS."""
+    from app.bench import email as bench_email
+
+    bench_email.run(messages=messages, concurrency=concurrency)
+
+
+def _email_defaults() -> None:
+    from app.bench import email as bench_email
+
+    bench_email.run()
+
+
+DEFAULT_RUNS["email"] = _email_defaults

@@ -9,6 +9,7 @@ import typer
 from app.cli import admin, ask, bench, config, corrections, knowledge, local_admin, serve
 from app.cli import audit as audit_cli
 from app.cli import jobs as jobs_cli
+from app.cli import email as email_cli
 from app.core.errors import AppError
 
 cli = typer.Typer(
@@ -29,6 +30,8 @@ cli.add_typer(bench.cli, name="bench")
 cli.add_typer(local_admin.cli, name="admin")
 cli.add_typer(audit_cli.cli, name="audit")
 cli.add_typer(jobs_cli.cli, name="jobs")
+email_cli.register(cli)
+cli.add_typer(email_cli.cli, name="email")
 
 
 def main() -> None:

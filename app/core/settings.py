@@ -177,6 +177,44 @@ class QueueSettings(BaseModel):
                 f"{self.task_soft_time_limit_s} < {self.task_time_limit_s} < {self.visibility_timeout_s})"
             )
         return self
+class EmailSettings(BaseModel):
+    """The email front end: the SMTP listener, sender checks, loop prevention and outbound replies."""
+
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 2525
+    hostname: str = "plinth.local"  # our mail domain: the Message-IDs we generate, the HELO name
+    # Recipients accepted besides the two fixed ones; plus-addressing (ask+team@) reaches the same box.
+    question_address: str = "ask@plinth.local"
+    documents_address: str = "docs@plinth.local"
+    addresses: list[str] = Field(default_factory=list)
+    max_message_bytes: int = 25 * 1024 * 1024
+    max_recipients: int = 20
+    max_line_bytes: int = 1001  # RFC 5321 4.5.3.1.6: 998 octets + CRLF + a transparent dot
+    tls_cert_file: Path | None = None  # STARTTLS is offered when a certificate and key are configured
+    tls_key_file: Path | None = None
+    # Senders: known employees (principals by email) plus anyone at these domains.
+    allowed_domains: list[str] = Field(default_factory=list)
+    # Authentication-Results are trusted only from this authserv-id (the company MTA); others are ignored.
+    trusted_authserv_id: str | None = None
+    require_authentication: bool = False  # quarantine mail without a trusted DMARC/DKIM/SPF pass
+    verify_dkim: bool = False  # verify DKIM signatures ourselves (needs DNS)
+    messages_per_sender_per_hour: int = 30
+    max_mime_depth: int = 20
+    max_mime_parts: int = 500
+    max_attachments: int = 50
+    max_archive_members: int = 100
+    max_archive_bytes: int = 50 * 1024 * 1024  # uncompressed total of one archive
+    max_archive_ratio: float = 100.0  # uncompressed / compressed; a zip bomb is far above this
+    max_archive_depth: int = 2
+    # Outbound: an SMTP relay; in the embedded default the local sink `plinth up` starts.
+    relay_host: str = "127.0.0.1"
+    relay_port: int = 2526
+    relay_username: str | None = None
+    relay_password: SecretStr | None = None
+    relay_starttls: bool = False
+    relay_timeout_s: float = 10.0
+    sink_dir: Path | None = None  # Maildir of the local sink; default PLINTH_HOME/mail/sink
+    process_task_expires_s: int = 24 * 3600
 
 
 class Settings(BaseSettings):
@@ -208,6 +246,7 @@ class Settings(BaseSettings):
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:
