@@ -15,6 +15,7 @@ MODEL_MODULES = (
     "app.console.models",
     "rag.store",
     "audit.models",
+    "app.domains.channels.models",
 )
 for module in MODEL_MODULES:
     importlib.import_module(module)

@@ -9,7 +9,13 @@ from app.core.settings import get_settings, settings_scoped
 from workers import names
 from workers.beat import beat_schedule
 
-TASK_MODULES = ["workers.signals", "workers.tasks.answer", "workers.tasks.maintenance", "workers.tasks.audit"]
+TASK_MODULES = [
+    "workers.signals",
+    "workers.tasks.answer",
+    "workers.tasks.maintenance",
+    "workers.tasks.audit",
+    "workers.tasks.slack",
+]
 
 
 def create_celery(broker_url: str | None) -> Celery:
@@ -31,6 +37,7 @@ def create_celery(broker_url: str | None) -> Celery:
             names.TASK_SWEEP_UNANSWERED: {"queue": names.QUEUE_MAINTENANCE},
             names.TASK_SWEEP_UNDELIVERED: {"queue": names.QUEUE_MAINTENANCE},
             names.TASK_AUDIT_MAINTENANCE: {"queue": names.QUEUE_MAINTENANCE},
+            names.TASK_SLACK_DELIVER: {"queue": names.QUEUE_ANSWERS},
         },
         task_ignore_result=True,
         task_serializer="json",

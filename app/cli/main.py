@@ -8,6 +8,7 @@ import typer
 
 from app.cli import admin, ask, bench, config, corrections, knowledge, local_admin, serve
 from app.cli import audit as audit_cli
+from app.cli import slack as slack_cli
 from app.core.errors import AppError
 
 cli = typer.Typer(
@@ -27,6 +28,7 @@ cli.add_typer(corrections.cli, name="corrections")
 cli.add_typer(bench.cli, name="bench")
 cli.add_typer(local_admin.cli, name="admin")
 cli.add_typer(audit_cli.cli, name="audit")
+cli.add_typer(slack_cli.cli, name="slack")
 
 
 def main() -> None:

@@ -148,6 +148,28 @@ class AuditSettings(BaseModel):
     page_size_max: int = 1000
 
 
+class SlackSettings(BaseModel):
+    """The Slack front end. HTTP mode (`/slack/events`) is on when the signing secret and the bot token
+    are both set."""
+
+    signing_secret: SecretStr | None = None
+    bot_token: SecretStr | None = None  # single-workspace token mode (xoxb-...)
+    app_token: SecretStr | None = None  # Socket Mode (xapp-...)
+    api_base_url: str = "https://slack.com/api/"
+    timeout_s: float = 10.0
+    max_retries: int = 5  # per Web API call, on 429 (honouring Retry-After), 5xx and connection errors
+    escalation_channel: str | None = None  # where "Escalate to a human" posts (channel id)
+    answer_with_external_members: bool = False  # Slack Connect channels are refused unless this is set
+    placeholder_text: str = "Working on it…"
+    progress_interval_s: float = 1.2  # at most one chat.update of a streamed answer this often
+    stale_source_days: int = 365  # a cited source older than this gets a warning
+    members_ttl_s: float = 600.0  # how long a channel's synced member list is trusted
+
+    @property
+    def http_enabled(self) -> bool:
+        return self.signing_secret is not None and self.bot_token is not None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PLINTH_",
@@ -176,6 +198,7 @@ class Settings(BaseSettings):
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:
