@@ -18,6 +18,7 @@ MODEL_MODULES = (
     "app.domains.jobs.models",
     "app.domains.runtime_config.models",
     "app.domains.inbox.models",
+    "app.domains.channels.models",
 )
 for module in MODEL_MODULES:
     importlib.import_module(module)

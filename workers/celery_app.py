@@ -16,6 +16,7 @@ TASK_MODULES = [
     "workers.tasks.audit",
     "workers.tasks.jobs",
     "workers.tasks.email",
+    "workers.tasks.slack",
 ]
 
 
@@ -44,6 +45,7 @@ def create_celery(broker_url: str | None) -> Celery:
             names.TASK_EMAIL_DELIVER: {"queue": names.QUEUE_ANSWERS},
             names.TASK_EMAIL_RECEIPT: {"queue": names.QUEUE_ANSWERS},
             names.TASK_SWEEP_EMAIL: {"queue": names.QUEUE_MAINTENANCE},
+            names.TASK_SLACK_DELIVER: {"queue": names.QUEUE_ANSWERS},
         },
         task_ignore_result=True,
         task_serializer="json",

@@ -95,3 +95,22 @@ def _email_defaults() -> None:
 
 
 DEFAULT_RUNS["email"] = _email_defaults
+@cli.command("slack-ack")
+def slack_ack(
+    events: int = typer.Option(500, help="Signed app_mention events to send."),
+    concurrency: int = typer.Option(50, help="Requests in flight at once."),
+    retry_share: float = typer.Option(0.1, help="Share of events sent again as Slack retries."),
+) -> None:
+    """Slack: acknowledgement p50/p99, first visible Slack call p95 and duplicate replies, LLM stalled."""
+    from app.bench import slack_ack as bench_slack
+
+    bench_slack.run(events=events, concurrency=concurrency, retry_share=retry_share)
+
+
+def _slack_ack_defaults() -> None:
+    from app.bench import slack_ack as bench_slack
+
+    bench_slack.run()
+
+
+DEFAULT_RUNS["slack-ack"] = _slack_ack_defaults

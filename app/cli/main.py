@@ -10,6 +10,7 @@ from app.cli import admin, ask, bench, config, corrections, knowledge, local_adm
 from app.cli import audit as audit_cli
 from app.cli import jobs as jobs_cli
 from app.cli import email as email_cli
+from app.cli import slack as slack_cli
 from app.core.errors import AppError
 
 cli = typer.Typer(
@@ -32,6 +33,7 @@ cli.add_typer(audit_cli.cli, name="audit")
 cli.add_typer(jobs_cli.cli, name="jobs")
 email_cli.register(cli)
 cli.add_typer(email_cli.cli, name="email")
+cli.add_typer(slack_cli.cli, name="slack")
 
 
 def main() -> None:

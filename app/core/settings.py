@@ -215,6 +215,26 @@ class EmailSettings(BaseModel):
     relay_timeout_s: float = 10.0
     sink_dir: Path | None = None  # Maildir of the local sink; default PLINTH_HOME/mail/sink
     process_task_expires_s: int = 24 * 3600
+class SlackSettings(BaseModel):
+    """The Slack front end. HTTP mode (`/slack/events`) is on when the signing secret and the bot token
+    are both set."""
+
+    signing_secret: SecretStr | None = None
+    bot_token: SecretStr | None = None  # single-workspace token mode (xoxb-...)
+    app_token: SecretStr | None = None  # Socket Mode (xapp-...)
+    api_base_url: str = "https://slack.com/api/"
+    timeout_s: float = 10.0
+    max_retries: int = 5  # per Web API call, on 429 (honouring Retry-After), 5xx and connection errors
+    escalation_channel: str | None = None  # where "Escalate to a human" posts (channel id)
+    answer_with_external_members: bool = False  # Slack Connect channels are refused unless this is set
+    placeholder_text: str = "Working on it…"
+    progress_interval_s: float = 1.2  # at most one chat.update of a streamed answer this often
+    stale_source_days: int = 365  # a cited source older than this gets a warning
+    members_ttl_s: float = 600.0  # how long a channel's synced member list is trusted
+
+    @property
+    def http_enabled(self) -> bool:
+        return self.signing_secret is not None and self.bot_token is not None
 
 
 class Settings(BaseSettings):
@@ -247,6 +267,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = Field(default_factory=AuditSettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:

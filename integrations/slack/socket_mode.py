@@ -1,0 +1,19 @@
+"""Socket Mode for local development: the same Bolt app and listeners, over a WebSocket Slack opens
+with the app-level token (PLINTH_SLACK_APP_TOKEN), so no public URL is needed."""
+
+from __future__ import annotations
+
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+from app.core.errors import ConfigurationError
+from app.core.settings import get_settings
+from integrations.slack.bolt_app import create_bolt_app
+
+
+def run() -> None:
+    token = get_settings().slack.app_token
+    if token is None:
+        raise ConfigurationError(
+            "Socket Mode needs an app-level token: set PLINTH_SLACK_APP_TOKEN (xapp-...)"
+        )
+    SocketModeHandler(create_bolt_app(socket_mode=True), app_token=token.get_secret_value()).start()
