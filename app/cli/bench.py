@@ -76,6 +76,8 @@ def _load_defaults() -> None:
 
 
 DEFAULT_RUNS["load"] = _load_defaults
+
+
 @cli.command("email")
 def email(
     messages: int = typer.Option(200, help="Questions sent for the throughput figures."),
@@ -95,6 +97,8 @@ def _email_defaults() -> None:
 
 
 DEFAULT_RUNS["email"] = _email_defaults
+
+
 @cli.command("slack-ack")
 def slack_ack(
     events: int = typer.Option(500, help="Signed app_mention events to send."),

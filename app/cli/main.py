@@ -8,8 +8,8 @@ import typer
 
 from app.cli import admin, ask, bench, config, corrections, knowledge, local_admin, serve
 from app.cli import audit as audit_cli
-from app.cli import jobs as jobs_cli
 from app.cli import email as email_cli
+from app.cli import jobs as jobs_cli
 from app.cli import slack as slack_cli
 from app.core.errors import AppError
 

@@ -177,6 +177,8 @@ class QueueSettings(BaseModel):
                 f"{self.task_soft_time_limit_s} < {self.task_time_limit_s} < {self.visibility_timeout_s})"
             )
         return self
+
+
 class EmailSettings(BaseModel):
     """The email front end: the SMTP listener, sender checks, loop prevention and outbound replies."""
 
@@ -215,6 +217,8 @@ class EmailSettings(BaseModel):
     relay_timeout_s: float = 10.0
     sink_dir: Path | None = None  # Maildir of the local sink; default PLINTH_HOME/mail/sink
     process_task_expires_s: int = 24 * 3600
+
+
 class SlackSettings(BaseModel):
     """The Slack front end. HTTP mode (`/slack/events`) is on when the signing secret and the bot token
     are both set."""
