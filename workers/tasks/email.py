@@ -14,7 +14,7 @@ from integrations.email import processing, replier
 from integrations.email.listener import enqueue_processing
 from integrations.email.outbound import SendFailed
 from workers import client, names
-from workers.base import PlinthTask
+from workers.base import PlinthTask, beat_lock
 from workers.celery_app import app
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,9 @@ def receipt(self: Task, *, inbound_id: str) -> None:
 
 @app.task(name=names.TASK_SWEEP_EMAIL, base=PlinthTask)
 def sweep() -> int:
-    with session_scope() as session:
+    with beat_lock("sweep-email") as acquired, session_scope() as session:
+        if not acquired:
+            return 0
         stale = inbox.stale_received(session, older_than_s=STALE_AFTER_S, limit=500)
     for inbound_id in stale:
         enqueue_processing(inbound_id)
