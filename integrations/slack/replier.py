@@ -27,6 +27,7 @@ from app.domains.conversations import service as conversations
 from app.domains.knowledge.models import Document, DocumentVersion
 from integrations.slack import blocks
 from integrations.slack.client import retry_handlers, web_client
+from workers import client as queue
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +57,10 @@ def _lock_reply_to(message_id: uuid.UUID, **fields: Any) -> dict[str, Any]:
 
 
 def post_placeholder(client: WebClient, *, message_id: uuid.UUID) -> str | None:
-    """Post "working on it" in the thread unless a delivery has begun; returns its ts."""
-    text = get_settings().slack.placeholder_text
+    """Post "working on it" (or, past the queue's busy depth, that it will take a while) in the thread
+    unless a delivery has begun; returns its ts."""
+    settings = get_settings()
+    text = settings.queue.busy_notice if queue.is_busy() else settings.slack.placeholder_text
     with session_scope() as session:
         conversations.update_reply_to(session, message_id=message_id)  # row lock until commit
         reply_to = dict(conversations.get_message(session, message_id=message_id).reply_to or {})
