@@ -16,7 +16,7 @@ from app.api.factory import create_app
 from app.core.db import session_scope
 from app.domains.conversations.models import Delivery
 from app.runtime.redis_server import BundledRedis
-from audit import maintenance
+from audit import maintenance, retention
 from audit.merkle import verify_inclusion
 from audit.models import AuditEvent
 from audit.signing import default_signer
@@ -150,3 +150,45 @@ def test_a_replay_requeues_the_delivery(client: TestClient, redis_server: Bundle
         assert session.get(Delivery, api).status == "failed"  # type: ignore[union-attr]
     [requeued] = _payloads("output.delivery_requeued")
     assert requeued["last_error"] == "channel_not_found"
+
+
+def test_a_purge_needs_a_second_admin(client: TestClient) -> None:
+    ada, ben = data.person("ada@example.com", ["admin"]), data.person("ben@example.com", ["admin"])
+    officer = data.person("cy@example.com", ["compliance"])
+    append_events(2, event_type="input.received")
+    saved = client.post(
+        "/settings/retention",
+        data={"event_type": "input.received", "days": "30"},
+        headers=_bearer(ada),
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    # Compliance reads the page and changes nothing.
+    assert client.get("/settings/retention", headers=_bearer(officer)).status_code == 200
+    assert (
+        client.post(
+            "/settings/retention/purges", data={"event_type": "input.received"}, headers=_bearer(officer)
+        ).status_code
+        == 403
+    )
+    requested = client.post(
+        "/settings/retention/purges",
+        data={"event_type": "input.received"},
+        headers=_bearer(ada),
+        follow_redirects=False,
+    )
+    assert requested.status_code == 303
+    with session_scope() as session:
+        [pending] = retention.pending_requests(session)
+    own = client.post(f"/settings/retention/purges/{pending.id}/approve", headers=_bearer(ada))
+    assert own.status_code == 403
+    assert "two different approvers" in own.text
+    assert _payloads("auth.permission_denied")[-1]["what"] == f"approve purge request {pending.id}"
+    done = client.post(
+        f"/settings/retention/purges/{pending.id}/approve", headers=_bearer(ben), follow_redirects=False
+    )
+    assert done.status_code == 303
+    # Nothing is old enough yet: carried out, nothing purged.
+    assert "Purge%20carried%20out%3A%200%20payloads%20purged" in done.headers["location"]
+    [purged] = _payloads("audit.payloads_purged")
+    assert purged["approvers"] == sorted([f"principal:{ada.id}", f"principal:{ben.id}"])
