@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from starlette.concurrency import run_in_threadpool
 
 from app.console import audit_views, verification, views
@@ -28,6 +28,7 @@ from app.domains.conversations.browse import ConversationDetail, ConversationFil
 from app.domains.corrections.schemas import CorrectionOut
 
 router = APIRouter(prefix="/api/v1", tags=["console"])
+MAX_SEQ = 2**62  # within PostgreSQL's bigint
 CorrectionStatus = Query(None, pattern="^(pending|approved|rejected)$", description="Default: every status.")
 
 
@@ -155,7 +156,7 @@ def _detail_out(d: audit_views.EventDetail) -> AuditEventDetailOut:
 
 @router.get("/audit/events/{seq}", response_model=AuditEventDetailOut)
 async def audit_event(
-    seq: int, access: Access = Depends(require(Permission.AUDIT_READ))
+    seq: int = Path(ge=1, le=MAX_SEQ), access: Access = Depends(require(Permission.AUDIT_READ))
 ) -> AuditEventDetailOut:
     """One event with its place in the chain and its RFC 6962 inclusion proof against the latest signed
     checkpoint. The payload only for compliance and holders of the audit_payloads grant."""

@@ -3,12 +3,13 @@ export (links to the streaming export API with the same filters), and chain veri
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.console import audit_views, verification
 from app.console.access import Access, Permission, require
+from app.console.api import MAX_SEQ
 from app.console.filters import AuditQuery, audit_filter
 from app.console.rendering import render
 from audit import events
@@ -23,7 +24,7 @@ CHANNELS = ("slack", "email", "api", "cli", "console")
 async def search(
     request: Request,
     asked: AuditQuery = Depends(audit_filter),
-    before: int | None = Query(None, ge=1),
+    before: int | None = Query(None, ge=1, le=MAX_SEQ),
     access: Access = Depends(require(Permission.AUDIT_READ, page=True)),
 ) -> HTMLResponse:
     result = await run_in_threadpool(audit_views.search, access, asked=asked, before=before, limit=PER_PAGE)
@@ -44,7 +45,9 @@ async def search(
 
 @router.get("/audit/events/{seq}", response_class=HTMLResponse)
 async def event(
-    request: Request, seq: int, access: Access = Depends(require(Permission.AUDIT_READ, page=True))
+    request: Request,
+    seq: int = Path(ge=1, le=MAX_SEQ),
+    access: Access = Depends(require(Permission.AUDIT_READ, page=True)),
 ) -> HTMLResponse:
     detail = await run_in_threadpool(audit_views.event_detail, access, seq=seq)
     return render(request, "audit_event.html", access=access, d=detail)

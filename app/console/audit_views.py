@@ -5,7 +5,6 @@ payloads, and may not search payload text (the search would reveal what it match
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.console.access import Access, Permission, deny
 from app.console.filters import AuditQuery
-from app.console.proofs import Proof, inclusion_proof
+from app.console.proofs import Fetch, Proof, inclusion_proof
 from app.core.db import session_scope
 from app.core.errors import AppError, NotFound
 from app.domains.principals import service as principals
@@ -28,7 +27,6 @@ from audit.verify import VerificationFailed, chain_head, verify_segment
 from audit.wormstore import default_store
 
 CONSOLE = "console"
-HASH_BATCH = 50_000
 
 
 @dataclass(frozen=True)
@@ -115,13 +113,19 @@ class EventDetail:
     payloads_shown: bool
 
 
-def _hashes(session: Session, size: int) -> Iterator[bytes]:
-    for low in range(1, size + 1, HASH_BATCH):
-        yield from session.scalars(
-            select(AuditEvent.hash)
-            .where(AuditEvent.seq >= low, AuditEvent.seq < min(low + HASH_BATCH, size + 1))
-            .order_by(AuditEvent.seq)
+def _hashes(session: Session) -> Fetch:
+    """Leaf hashes by position (seq - 1)."""
+
+    def fetch(start: int, end: int) -> list[bytes]:
+        return list(
+            session.scalars(
+                select(AuditEvent.hash)
+                .where(AuditEvent.seq > start, AuditEvent.seq <= end)
+                .order_by(AuditEvent.seq)
+            )
         )
+
+    return fetch
 
 
 def _proof(session: Session, seq: int) -> ProofResult:
@@ -137,12 +141,12 @@ def _proof(session: Session, seq: int) -> ProofResult:
             final, None, False, f"recorded after the latest signed checkpoint (size {final.tree_size})"
         )
     try:
-        proof = inclusion_proof(seq - 1, final.tree_size, _hashes(session, final.tree_size))
+        proof = inclusion_proof(seq - 1, final.tree_size, _hashes(session))
     except ValueError as exc:
         return ProofResult(final, None, False, f"the stored chain is shorter than the checkpoint ({exc})")
-    if proof.root != final.root_hash:
+    if not proof.verifies(final.root_hash):
         return ProofResult(final, proof, False, "the stored chain does not match the signed Merkle root")
-    return ProofResult(final, proof, proof.verifies(final.root_hash), None)
+    return ProofResult(final, proof, True, None)
 
 
 def _contents_match(session: Session, event: AuditEvent) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from starlette.concurrency import run_in_threadpool
 
 from app.console import settings_views
@@ -13,6 +13,7 @@ from app.domains.runtime_config.schemas import CurrentOut, DiffOut, VersionOut
 router = APIRouter(prefix="/api/v1/settings", tags=["settings"])
 READ = require(Permission.SETTINGS_READ)
 CHANGE = require(Permission.SETTINGS_CHANGE)
+MAX_VERSION = 2**31 - 1  # the versions column is an integer
 
 
 @router.get("", response_model=list[CurrentOut])
@@ -47,9 +48,15 @@ async def versions(key: str, access: Access = Depends(READ)) -> list[VersionOut]
 async def diff(
     key: str,
     from_version: int | None = Query(
-        None, alias="from", ge=0, description="Default: the version before `to`; 0: the section's defaults."
+        None,
+        alias="from",
+        ge=0,
+        le=MAX_VERSION,
+        description="Default: the version before `to`; 0: the section's defaults.",
     ),
-    to_version: int | None = Query(None, alias="to", ge=0, description="Default: the latest version."),
+    to_version: int | None = Query(
+        None, alias="to", ge=0, le=MAX_VERSION, description="Default: the latest version."
+    ),
     access: Access = Depends(READ),
 ) -> DiffOut:
     return await run_in_threadpool(
@@ -58,7 +65,12 @@ async def diff(
 
 
 @router.post("/{key}/versions/{version}/rollback", response_model=VersionOut)
-async def rollback(key: str, version: int, body: RollbackIn, access: Access = Depends(CHANGE)) -> VersionOut:
+async def rollback(
+    key: str,
+    body: RollbackIn,
+    version: int = Path(ge=1, le=MAX_VERSION),
+    access: Access = Depends(CHANGE),
+) -> VersionOut:
     """Make an earlier version current again (stored as a new version)."""
     return await run_in_threadpool(
         settings_views.rollback, access, key=key, to_version=version, reason=body.reason

@@ -6,13 +6,14 @@ from __future__ import annotations
 import uuid
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.console import settings_views
 from app.console.access import Access, Permission, require
 from app.console.rendering import render
+from app.console.settings_api import MAX_VERSION
 
 router = APIRouter(include_in_schema=False)
 READ = require(Permission.SETTINGS_READ, page=True)
@@ -95,8 +96,8 @@ async def history(
     *,
     request: Request,
     key: str,
-    compare: int | None = Query(None, ge=0, description="Show what changed from this version on."),
-    to: int | None = Query(None, ge=0),
+    compare: int | None = Query(None, ge=0, le=MAX_VERSION, description="Show changes since this version."),
+    to: int | None = Query(None, ge=0, le=MAX_VERSION),
     done: str | None = Query(None, max_length=80),
     access: Access = Depends(READ),
 ) -> HTMLResponse:
@@ -125,7 +126,7 @@ async def history(
 @router.post("/settings/{key}/versions/{version}/rollback")
 async def rollback(
     key: str,
-    version: int,
+    version: int = Path(ge=1, le=MAX_VERSION),
     reason: str | None = Form(None, max_length=500),
     access: Access = Depends(CHANGE),
 ) -> RedirectResponse:

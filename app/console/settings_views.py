@@ -9,7 +9,7 @@ from typing import Any
 
 from app.console.access import Access, deny
 from app.core.db import session_scope
-from app.core.errors import PermissionDenied
+from app.core.errors import InvalidInput, PermissionDenied
 from app.domains.principals import service as principals
 from app.domains.runtime_config import service as runtime_config
 from app.domains.runtime_config.schemas import CurrentOut, DiffOut, VersionOut
@@ -116,6 +116,8 @@ def set_period(
 
 
 def place_hold(access: Access, *, reason: str, scope: dict[str, str | None]) -> uuid.UUID:
+    if any("\x00" in v for v in (reason, *scope.values()) if v):
+        raise InvalidInput("a legal hold's reason and scope may not contain a NUL character")
     with session_scope() as session:
         clean = {k: (v.strip() or None) if v else None for k, v in scope.items()}
         return retention.place_hold(session, reason=reason.strip(), by=_by(access), **clean).id

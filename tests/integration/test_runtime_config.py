@@ -156,3 +156,10 @@ def test_a_registered_section_without_hooks_lives_in_the_store(
         assert value.text == "Hi"
         with pytest.raises(NotFound, match="no settings section 'nope'"):
             runtime_config.current(session, key="nope")
+
+
+def test_nul_characters_are_refused(database_url: str, greeting_section: str) -> None:
+    with session_scope() as session, pytest.raises(InvalidInput, match="may not contain a NUL"):
+        runtime_config.change(session, key=greeting_section, value={"text": "a\x00b"}, by=ADA)
+    with session_scope() as session, pytest.raises(InvalidInput, match="may not contain a NUL"):
+        runtime_config.change(session, key=greeting_section, value={"text": "ok"}, by=ADA, reason="\x00")

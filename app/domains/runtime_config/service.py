@@ -6,6 +6,7 @@ rewritten."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -79,6 +80,8 @@ def change(
     one). `expected_version` (the version the change was based on) refuses a change made over someone
     else's meanwhile."""
     found = section(key)
+    if "\\u0000" in json.dumps(dict(value)) or (reason and "\x00" in reason):
+        raise InvalidInput("settings and their reason may not contain a NUL character")
     # One change of a section at a time: the next version number is read under this lock.
     session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"runtime_config:{key}"})
     latest = _latest(session, key)
