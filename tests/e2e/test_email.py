@@ -296,6 +296,7 @@ def test_smtp_limits_oversize_recipients_and_smuggling(system: EmailSystem) -> N
         send(system.port, bytes(big))
     assert too_much.value.smtp_code == 552
     with smtplib.SMTP("127.0.0.1", system.port, timeout=30) as smtp:
+        smtp.ehlo("client.test")
         smtp.mail("alice@example.com")
         assert smtp.rcpt("nobody@plinth.local")[0] == 550
         assert smtp.rcpt("ask+hr@plinth.local")[0] == 250

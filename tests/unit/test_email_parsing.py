@@ -11,6 +11,7 @@ from app.core.settings import EmailSettings
 from integrations.email import archives, checks
 from integrations.email.addresses import Mailboxes, normalise
 from integrations.email.htmltext import html_to_text
+from integrations.email.listener import has_bare_line_end
 from integrations.email.parsing import MailRefused, parse
 from integrations.email.quoting import split_forwards, strip_reply
 from tests.support.email import zip_bytes
@@ -184,3 +185,10 @@ def test_plus_addressing_reaches_the_same_mailbox() -> None:
     assert boxes.purpose("ask+x@plinth.local") == "questions"
     assert boxes.purpose("docs@plinth.local") == "documents"
     assert boxes.purpose("nobody@plinth.local") is None
+
+
+def test_bare_line_ends_are_found_in_any_position() -> None:
+    assert not has_bare_line_end(b"a\r\nb\r\n.\r\n")
+    assert has_bare_line_end(b"a\r\nb\n.\nMAIL FROM:<x>\r\n")
+    assert has_bare_line_end(b"a\r\nb\r.\r\n")
+    assert has_bare_line_end(b"a\n")
