@@ -45,3 +45,15 @@ def ping_workers(timeout_s: float = 1.0) -> int:
     """How many workers answered a ping within the timeout."""
     replies = producer_app().control.ping(timeout=timeout_s, limit=1)
     return len(replies or [])
+
+
+def enqueue_slack_files(*, team_id: str, user_id: str, channel_id: str, files: list[dict[str, Any]]) -> None:
+    """Queue the ingestion of files someone shared with the Slack bot in a direct message."""
+    send(
+        names.TASK_SLACK_INGEST_FILES,
+        queue=names.QUEUE_INGEST,
+        team_id=team_id,
+        user_id=user_id,
+        channel_id=channel_id,
+        files=files,
+    )

@@ -147,39 +147,15 @@ def run(
             "llm": "stalled",
             "non_2xx": sum(1 for s in statuses if not 200 <= s < 300),
         }
-        emit(
-            bench=BENCH,
-            variant="plinth",
-            metric="ack_p50_ms",
-            value=percentile(figures["acks_ms"], 50),
-            unit="ms",
-            **context,
-        )
-        emit(
-            bench=BENCH,
-            variant="plinth",
-            metric="ack_p99_ms",
-            value=percentile(figures["acks_ms"], 99),
-            unit="ms",
-            **context,
-        )
-        emit(
-            bench=BENCH,
-            variant="plinth",
-            metric="first_visible_p95_ms",
-            value=percentile(visible, 95) if len(visible) == events else float("inf"),
-            unit="ms",
-            visible=len(visible),
-            **context,
-        )
-        emit(
-            bench=BENCH,
-            variant="plinth",
-            metric="duplicate_replies",
-            value=duplicates,
-            unit="count",
-            **context,
-        )
+        context["not_visible"] = events - len(visible)
+        figures_out = {
+            "ack_p50_ms": (percentile(figures["acks_ms"], 50), "ms"),
+            "ack_p99_ms": (percentile(figures["acks_ms"], 99), "ms"),
+            "first_visible_p95_ms": (percentile(visible, 95), "ms"),
+            "duplicate_replies": (float(duplicates), "count"),
+        }
+        for metric, (value, unit) in figures_out.items():
+            emit(bench=BENCH, variant="plinth", metric=metric, value=value, unit=unit, **context)
     finally:
         llm.stop()
         fake.stop()
