@@ -51,7 +51,7 @@ def _take(ack: Ack, client: WebClient, context: BoltContext, question: intake.Qu
     ack()
     if outcome.refusal:
         context["plinth_refusal"] = outcome.refusal
-    elif outcome.message_id and not outcome.duplicate:
+    elif outcome.message_id and outcome.queued:
         context[MESSAGE_ID] = str(outcome.message_id)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -50,15 +51,18 @@ def test_an_event_that_cannot_be_queued_is_kept_and_retried(
 
     with session_scope() as session:
         [stored] = session.scalars(select(Message).where(Message.external_id == body["event_id"]))
-        assert stored.reply_to is not None
-        assert not stored.reply_to.get("queued")
+    assert fake_slack.calls("chat.postMessage") == []  # no placeholder for what was not taken
 
-    env.set(**slack, PLINTH_REDIS_URL=redis_server.url)
+    # A Redis database of this test's own, so the queue holds only what this test sent.
+    broker = redis_server.url.rsplit("/", 1)[0] + "/7"
+    queued = redis.Redis.from_url(broker)
+    queued.delete("answers")
+    env.set(**slack, PLINTH_REDIS_URL=broker)
     client = TestClient(create_app())
     assert _post(client, body, retry_num=1) == 200
+    fake_slack.wait_for("chat.postMessage", channel="D0DOWN")  # the placeholder: it was taken
     assert _post(client, body, retry_num=2) == 200
     with session_scope() as session:
         [again] = session.scalars(select(Message).where(Message.external_id == body["event_id"]))
     assert again.id == stored.id
-    assert again.reply_to is not None
-    assert again.reply_to["queued"] is True
+    assert queued.llen("answers") == 1  # queued by the first retry only
