@@ -46,6 +46,7 @@ def create_celery(broker_url: str | None) -> Celery:
             names.TASK_EMAIL_RECEIPT: {"queue": names.QUEUE_ANSWERS},
             names.TASK_SWEEP_EMAIL: {"queue": names.QUEUE_MAINTENANCE},
             names.TASK_SLACK_DELIVER: {"queue": names.QUEUE_ANSWERS},
+            names.TASK_SLACK_INGEST_FILES: {"queue": names.QUEUE_INGEST},
         },
         task_ignore_result=True,
         task_serializer="json",

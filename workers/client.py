@@ -92,3 +92,15 @@ def is_busy() -> bool:
         return queue_depth(names.QUEUE_ANSWERS) >= get_settings().queue.busy_depth
     except Exception:  # a broker outage is reported by readiness, not here
         return False
+
+
+def enqueue_slack_files(*, team_id: str, user_id: str, channel_id: str, files: list[dict[str, Any]]) -> None:
+    """Queue the ingestion of files someone shared with the Slack bot in a direct message."""
+    send(
+        names.TASK_SLACK_INGEST_FILES,
+        queue=names.QUEUE_INGEST,
+        team_id=team_id,
+        user_id=user_id,
+        channel_id=channel_id,
+        files=files,
+    )

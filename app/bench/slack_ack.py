@@ -39,36 +39,37 @@ def _test_support() -> Any:
         sys.path.insert(0, str(REPO))
     try:
         from tests.fakes import openai_server, slack_api
+        from tests.support import processes
         from tests.support import slack as signed
     except ImportError as exc:  # pragma: no cover - only outside a source checkout
         raise SystemExit(
             f"plinth bench slack-ack runs from a source checkout (tests/ not found: {exc})"
         ) from exc
-    return openai_server, slack_api, signed
+    return openai_server, slack_api, signed, processes
 
 
 @contextmanager
 def _system(root: Path, *, slack_url: str, llm_url: str) -> Iterator[tuple[str, dict[str, str]]]:
     pg = EmbeddedPostgres(root=root / "pg", shared_buffers="256MB")
     redis = BundledRedis(root=root / "redis")
-    processes: list[ManagedProcess] = []
-    _, _, signed = _test_support()
+    running: list[ManagedProcess] = []
+    _, _, signed, support = _test_support()
     try:
         pg.start()
         redis.start()
         migrate.upgrade(pg.url())
         port = free_port()
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "PLINTH_HOME": str(root / "home"),
-            "PLINTH_DATABASE_URL": pg.url(),
-            "PLINTH_REDIS_URL": redis.url,
-            "PLINTH_LLM_BASE_URL": llm_url,
-            "PLINTH_SLACK_SIGNING_SECRET": signed.SECRET,
-            "PLINTH_SLACK_BOT_TOKEN": signed.BOT_TOKEN,
-            "PLINTH_SLACK_API_BASE_URL": slack_url,
-            "PYTHONUNBUFFERED": "1",
-        }
+        env = support.plinth_env(
+            {
+                "PLINTH_HOME": str(root / "home"),
+                "PLINTH_DATABASE_URL": pg.url(),
+                "PLINTH_REDIS_URL": redis.url,
+                "PLINTH_LLM_BASE_URL": llm_url,
+                "PLINTH_SLACK_SIGNING_SECRET": signed.SECRET,
+                "PLINTH_SLACK_BOT_TOKEN": signed.BOT_TOKEN,
+                "PLINTH_SLACK_API_BASE_URL": slack_url,
+            }
+        )
         ingest = ManagedProcess(
             "ingest",
             [
@@ -89,11 +90,11 @@ def _system(root: Path, *, slack_url: str, llm_url: str) -> Iterator[tuple[str, 
             "worker", [sys.executable, "-m", "app.cli", "worker"], env, root / "worker.log"
         )
         worker.start()
-        processes.append(worker)
-        processes.append(signed.start_api(env, root / "api.log", port=port))
+        running.append(worker)
+        running.append(signed.start_api(env, root / "api.log", port=port))
         yield f"http://127.0.0.1:{port}", env
     finally:
-        for process in reversed(processes):
+        for process in reversed(running):
             process.stop()
         redis.stop()
         pg.stop()
@@ -102,7 +103,7 @@ def _system(root: Path, *, slack_url: str, llm_url: str) -> Iterator[tuple[str, 
 def run(
     events: int = 500, concurrency: int = 50, retry_share: float = 0.1, channels: int = 10, users: int = 50
 ) -> None:
-    openai_server, slack_api, signed = _test_support()
+    openai_server, slack_api, signed, _ = _test_support()
     fake = slack_api.FakeSlack().start()
     llm = openai_server.StubServer().start()
     llm.state.delay_s = 3600.0  # the model stalls for the whole run
@@ -147,39 +148,15 @@ def run(
             "llm": "stalled",
             "non_2xx": sum(1 for s in statuses if not 200 <= s < 300),
         }
-        emit(
-            bench=BENCH,
-            variant="plinth",
-            metric="ack_p50_ms",
-            value=percentile(figures["acks_ms"], 50),
-            unit="ms",
-            **context,
-        )
-        emit(
-            bench=BENCH,
-            variant="plinth",
-            metric="ack_p99_ms",
-            value=percentile(figures["acks_ms"], 99),
-            unit="ms",
-            **context,
-        )
-        emit(
-            bench=BENCH,
-            variant="plinth",
-            metric="first_visible_p95_ms",
-            value=percentile(visible, 95) if len(visible) == events else float("inf"),
-            unit="ms",
-            visible=len(visible),
-            **context,
-        )
-        emit(
-            bench=BENCH,
-            variant="plinth",
-            metric="duplicate_replies",
-            value=duplicates,
-            unit="count",
-            **context,
-        )
+        context["not_visible"] = events - len(visible)
+        figures_out = {
+            "ack_p50_ms": (percentile(figures["acks_ms"], 50), "ms"),
+            "ack_p99_ms": (percentile(figures["acks_ms"], 99), "ms"),
+            "first_visible_p95_ms": (percentile(visible, 95), "ms"),
+            "duplicate_replies": (float(duplicates), "count"),
+        }
+        for metric, (value, unit) in figures_out.items():
+            emit(bench=BENCH, variant="plinth", metric=metric, value=value, unit=unit, **context)
     finally:
         llm.stop()
         fake.stop()

@@ -129,57 +129,58 @@ def notice_blocks(text: str) -> list[dict[str, Any]]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": safe_mrkdwn(text)}}]
 
 
-def correction_modal(*, message_id: str, question: str, answer: str) -> dict[str, Any]:
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _truncate(text, SECTION_LIMIT)}}
+
+
+def _modal(
+    *, callback_id: str, message_id: str, title: str, submit: str, close: str, fields: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "type": "modal",
-        "callback_id": VIEW_CORRECTION,
+        "callback_id": callback_id,
         "private_metadata": message_id,
-        "title": {"type": "plain_text", "text": "Suggest a correction"},
-        "submit": {"type": "plain_text", "text": "Send for review"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": _truncate(f"*Question:* {safe_mrkdwn(question)}", SECTION_LIMIT),
-                },
-            },
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": _truncate(f"*Answer:* {safe_mrkdwn(answer)}", SECTION_LIMIT),
-                },
-            },
-            {
-                "type": "input",
-                "block_id": "correction",
-                "label": {"type": "plain_text", "text": "What should the answer say?"},
-                "element": {"type": "plain_text_input", "action_id": "text", "multiline": True},
-            },
-        ],
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": submit},
+        "close": {"type": "plain_text", "text": close},
+        "blocks": fields,
     }
+
+
+def _text_input(block_id: str, label: str, *, optional: bool) -> dict[str, Any]:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": {"type": "plain_text", "text": label},
+        "element": {"type": "plain_text_input", "action_id": "text", "multiline": True},
+    }
+
+
+def correction_modal(*, message_id: str, question: str, answer: str) -> dict[str, Any]:
+    return _modal(
+        callback_id=VIEW_CORRECTION,
+        message_id=message_id,
+        title="Suggest a correction",
+        submit="Send for review",
+        close="Cancel",
+        fields=[
+            _section(f"*Question:* {safe_mrkdwn(question)}"),
+            _section(f"*Answer:* {safe_mrkdwn(answer)}"),
+            _text_input("correction", "What should the answer say?", optional=False),
+        ],
+    )
 
 
 def feedback_reason_modal(*, message_id: str) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": VIEW_FEEDBACK_REASON,
-        "private_metadata": message_id,
-        "title": {"type": "plain_text", "text": "What was wrong?"},
-        "submit": {"type": "plain_text", "text": "Send"},
-        "close": {"type": "plain_text", "text": "Skip"},
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": "reason",
-                "optional": True,
-                "label": {"type": "plain_text", "text": "Reason (optional)"},
-                "element": {"type": "plain_text_input", "action_id": "text", "multiline": True},
-            }
-        ],
-    }
+    return _modal(
+        callback_id=VIEW_FEEDBACK_REASON,
+        message_id=message_id,
+        title="What was wrong?",
+        submit="Send",
+        close="Skip",
+        fields=[_text_input("reason", "Reason (optional)", optional=True)],
+    )
 
 
 def escalation_blocks(

@@ -5,6 +5,7 @@ answered with 503 so Slack retries."""
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -15,6 +16,9 @@ from integrations.slack import actions, commands, events, home, views
 from integrations.slack.client import web_client
 
 logger = logging.getLogger(__name__)
+# Threads for the work after each ack (placeholders, member refreshes). Bolt's default of 5 lets
+# placeholders queue up behind each other in a burst, delaying the first visible sign by seconds.
+AFTER_ACK_THREADS = 32
 
 
 def _on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
@@ -36,6 +40,9 @@ def create_bolt_app(*, socket_mode: bool = False) -> App:
         request_verification_enabled=not socket_mode,
         token_verification_enabled=False,  # auth.test on the first request, not at start-up
         raise_error_for_unhandled_request=False,
+        listener_executor=ThreadPoolExecutor(
+            max_workers=AFTER_ACK_THREADS, thread_name_prefix="slack-after-ack"
+        ),
     )
     app.error(_on_error)
     for surface in (events, commands, actions, views, home):

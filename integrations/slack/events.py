@@ -13,8 +13,9 @@ from slack_sdk import WebClient
 from app.core.db import session_scope
 from app.domains.channels import service as channels
 from app.domains.principals import external
-from integrations.slack import intake, replier
+from integrations.slack import files, intake, replier
 from integrations.slack.identity import PROVIDER
+from workers import client as queue
 
 logger = logging.getLogger(__name__)
 MESSAGE_ID = "plinth_message_id"
@@ -50,7 +51,7 @@ def _take(ack: Ack, client: WebClient, context: BoltContext, question: intake.Qu
     ack()
     if outcome.refusal:
         context["plinth_refusal"] = outcome.refusal
-    elif outcome.message_id and not outcome.duplicate:
+    elif outcome.message_id and outcome.queued:
         context[MESSAGE_ID] = str(outcome.message_id)
 
 
@@ -70,6 +71,15 @@ def on_message(
     mentions_bot = bool(context.bot_user_id and f"<@{context.bot_user_id}" in (event.get("text") or ""))
     if _from_bot(event, context) or subtype not in (None, "file_share", "thread_broadcast") or mentions_bot:
         ack()  # edits, joins, bots; and mentions, which arrive as app_mention too
+        return
+    if subtype == "file_share" and event.get("channel_type") == "im":
+        queue.enqueue_slack_files(
+            team_id=str(body.get("team_id") or context.team_id),
+            user_id=str(event["user"]),
+            channel_id=str(event["channel"]),
+            files=files.shared_files(event),
+        )  # raises → non-2xx → Slack retries
+        ack()
         return
     if event.get("channel_type") != "im":
         thread_ts = event.get("thread_ts")

@@ -42,6 +42,7 @@ class Question:
 class Outcome:
     message_id: uuid.UUID | None
     duplicate: bool = False
+    queued: bool = False  # its answer was queued by this request (a placeholder should follow)
     refusal: str | None = None  # told to the asker
     ignored: bool = False
 
@@ -69,9 +70,10 @@ def is_plinth_thread(session: Session, *, team_id: str, channel_id: str, thread_
     )
 
 
-def _queued(session: Session, message_id: uuid.UUID) -> bool:
+def _taken(session: Session, message_id: uuid.UUID) -> bool:
     row = session.execute(select(Message.status, Message.reply_to).where(Message.id == message_id)).one()
-    return row.status != "received" or bool((row.reply_to or {}).get("queued"))
+    reply_to = row.reply_to or {}
+    return row.status != "received" or bool(reply_to.get("placeholder_ts") or reply_to.get("delivering"))
 
 
 def accept(client: WebClient, question: Question) -> Outcome:
@@ -113,13 +115,13 @@ def accept(client: WebClient, question: Question) -> Outcome:
             },
             audience=audience,
         )
-        pending = not receipt.duplicate or not _queued(session, receipt.message_id)
-    # A retry of a receipt whose enqueue failed queues it now; one that was queued is left alone.
+        pending = not receipt.duplicate or not _taken(session, receipt.message_id)
+    # A retry of a receipt whose enqueue failed queues it now. One that was taken (its placeholder
+    # follows every successful ack) is left alone; queuing twice would only cost time, answering and
+    # delivering are idempotent.
     if pending:
         queue.enqueue_answer(message_id=receipt.message_id)
-        with session_scope() as session:
-            conversations.update_reply_to(session, message_id=receipt.message_id, queued=True)
-    return Outcome(receipt.message_id, duplicate=receipt.duplicate)
+    return Outcome(receipt.message_id, duplicate=receipt.duplicate, queued=pending)
 
 
 def refresh_members(client: WebClient, *, team_id: str, channel_id: str) -> None:

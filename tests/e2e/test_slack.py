@@ -111,12 +111,13 @@ def messages(**where: Any) -> list[Message]:
 
 
 def answered_in(fake: FakeSlack, *, channel_id: str, ts: str | None = None) -> dict[str, Any]:
-    """The chat.update (or post) carrying the answer's buttons in this channel."""
-    deadline = time.monotonic() + 60
+    """The chat.update (or post) carrying the answer's buttons in this channel, once Slack took it."""
+    deadline = time.monotonic() + 180  # the first answer of a cold worker loads the embedding model
     while time.monotonic() < deadline:
         for call in fake.calls("chat.update") + fake.calls("chat.postMessage"):
             if (
-                call.args.get("channel") == channel_id
+                call.result.get("ok")
+                and call.args.get("channel") == channel_id
                 and "plinth_answer_actions" in str(call.args.get("blocks"))
                 and (ts is None or call.args.get("ts") == ts)
             ):
@@ -475,3 +476,32 @@ def test_message_shortcut_asks_about_a_message(
     fake_slack.wait_for("chat.postEphemeral", channel=room, user=asker)
     [reply] = fake_slack.wait_for(f"response_url:{hook}")
     assert "Share in channel" in str(reply.args["blocks"])
+
+
+def test_files_shared_in_a_dm_are_ingested_or_refused_with_reasons(
+    slack: SlackSender, payloads: SlackPayloads, fake_slack: FakeSlack, shared_data: Path
+) -> None:
+    asker = person(fake_slack)
+    dm = "D" + uuid.uuid4().hex[:9].upper()
+    body = payloads.json("zulip-webhook-fixtures/message_with_variety_files.json")
+    body["event_id"] = "Ev" + uuid.uuid4().hex[:10].upper()
+    body["event"].update(user=asker, channel=dm, channel_type="im")
+    by_name = {f["name"]: f for f in body["event"]["files"]}
+    document, binary = by_name["channels.json"], by_name["discord-0.0.55.deb"]
+    document.update(name="travel.md", id="F" + uuid.uuid4().hex[:8].upper())
+    source = shared_data / "qa/handbook-18F/pages/travel-and-leave/overtime.md"
+    document["url_private_download"] = fake_slack.add_file(document["id"], source.read_bytes())
+    binary["url_private_download"] = fake_slack.add_file(binary["id"], bytes(range(256)) * 8)
+    body["event"]["files"] = [document, binary]
+    assert slack.event(body).status_code == 200
+    [confirmation] = fake_slack.wait_for("chat.postMessage", channel=dm, timeout_s=120)
+    text = confirmation.args["text"]
+    assert ":white_check_mark: Added" in text
+    assert "Could not add *discord-0.0.55.deb*" in text
+    downloads = [c for c in fake_slack.calls() if c.method.startswith("files:")]
+    assert {c.token for c in downloads} == {BOT_TOKEN}
+    with session_scope() as session:
+        refused = session.scalars(
+            select(AuditEvent.payload).where(AuditEvent.event_type == "document.refused")
+        ).all()
+    assert refused

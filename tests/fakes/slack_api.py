@@ -46,6 +46,7 @@ class FakeSlackState:
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # served at /files/{name} to the bot token
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -129,16 +130,31 @@ def create_app(state: FakeSlackState) -> FastAPI:
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])
         token = (request.headers.get("authorization") or "").removeprefix("Bearer ") or None
-        with state.lock:
-            state.calls.append(Call(method=method, args=args, at=time.time(), token=token))
         failure = failure_for(method, args)
         if failure is not None:
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
-            return JSONResponse(
-                {"ok": False, "error": failure.error}, status_code=failure.status, headers=headers
-            )
-        body = answer(method, args)
-        return JSONResponse({"ok": True, **body} if body.get("ok") is not False else body)
+            result = {"ok": False, "error": failure.error}
+            status = failure.status
+        else:
+            body = answer(method, args)
+            result, status, headers = ({"ok": True, **body} if body.get("ok") is not False else body), 200, {}
+        with state.lock:
+            state.calls.append(Call(method=method, args=args, at=time.time(), token=token, result=result))
+        return JSONResponse(result, status_code=status, headers=headers)
+
+    @app.get("/files/{name}")
+    async def download(name: str, request: Request) -> Response:
+        token = (request.headers.get("authorization") or "").removeprefix("Bearer ")
+        with state.lock:
+            state.calls.append(Call(method=f"files:{name}", args={}, at=time.time(), token=token or None))
+        if not token.startswith("xoxb-"):
+            return Response("not allowed", status_code=403)
+        data = state.files.get(name)
+        return (
+            Response(data, media_type="application/octet-stream")
+            if data is not None
+            else Response(status_code=404)
+        )
 
     @app.post("/response/{hook}")
     async def response_url(hook: str, request: Request) -> Response:
@@ -214,6 +230,11 @@ class FakeSlack:
             "is_ext_shared": shared,
             "members": members,
         }
+
+    def add_file(self, name: str, data: bytes) -> str:
+        """Serve the bytes as a private Slack file; returns its download URL."""
+        self.state.files[name] = data
+        return f"{self.base_url}/files/{name}"
 
     def fail(self, method: str, failure: Failure) -> None:
         with self.state.lock:

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 from celery import Task
 
 from app.core.context import bound_correlation_id
 from app.core.db import session_scope
 from app.domains.conversations import service as conversations
+from integrations.slack import files as slack_files
 from integrations.slack import replier
+from integrations.slack.client import web_client
 from workers import names
 from workers.base import PlinthTask
 from workers.celery_app import app
@@ -35,3 +38,11 @@ def deliver(self: Task, *, message_id: str) -> str | None:
                 raise self.retry(exc=exc, countdown=min(2**self.request.retries, 60)) from exc
             logger.error("Slack reply to %s failed for good: %s", message_id, exc.message)
             return None
+
+
+@app.task(name=names.TASK_SLACK_INGEST_FILES, base=PlinthTask)
+def ingest_files(*, team_id: str, user_id: str, channel_id: str, files: list[dict[str, Any]]) -> int:
+    lines = slack_files.ingest_shared(
+        web_client(), team_id=team_id, user_id=user_id, channel_id=channel_id, files=files
+    )
+    return len(lines)
