@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
 
+from app.domains.conversations import labels
 from app.domains.conversations.schemas import AnswerOut
 from integrations.email.quoting import REPLY_SUBJECT
 
 FEEDBACK_HELP = (
     'Reply "helpful" or "not helpful" to rate this answer, or "human" to hand the question to a person.'
 )
-UNANSWERED_LABEL = "I could not find an answer in the documents you can read."
-FALLBACK_LABEL = "Fallback answer"  # shown with the reason whenever no generated answer was given
 
 
 @dataclass(frozen=True)
@@ -60,10 +59,15 @@ def answer_reply(
     message = EmailMessage()
     thread_headers(message, thread=thread, our_id=our_id, from_address=from_address)
     link = f"{console_url}/conversations/{answer.message_id}" if console_url else None
-    lines = [answer.answer if answer.answered else UNANSWERED_LABEL]
+    kind = labels.label_kind(answer)
+    lines = [answer.answer if answer.answered else labels.LABELS["unanswered"]]
     parts = [_paragraphs(lines[0])]
+    # The same labels as in Slack, and the reason when the model's answer was not used.
+    notes = [labels.LABELS[kind]] if kind not in {None, "unanswered"} else []
     if answer.fallback_reason:
-        note = f"{FALLBACK_LABEL}: {answer.fallback_reason}"
+        notes.append(answer.fallback_reason)
+    if notes:
+        note = " ".join(notes)
         lines += ["", note]
         parts.append(f"<p><em>{html.escape(note)}</em></p>")
     if answer.citations:

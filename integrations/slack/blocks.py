@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app.domains.conversations import labels
 from app.domains.conversations.schemas import AnswerOut
 
 SECTION_LIMIT = 3000  # characters Slack accepts in one section's text
 _BROADCAST = re.compile(r"@(?=(here|channel|everyone)\b)", re.IGNORECASE)
-_LOW_CONFIDENCE = 0.5
 
 ACTION_FEEDBACK_UP = "plinth_feedback_up"
 ACTION_FEEDBACK_DOWN = "plinth_feedback_down"
@@ -57,16 +57,17 @@ def _source_line(citation: Any, info: SourceInfo | None) -> str:
     return " · ".join(parts)
 
 
+_EMOJI: dict[labels.LabelKind, str] = {
+    "reviewed": ":white_check_mark:",
+    "unanswered": ":grey_question:",
+    "extractive": ":page_facing_up:",
+    "low_confidence": ":warning:",
+}
+
+
 def label(answer: AnswerOut) -> str | None:
-    if answer.mode == "curated":
-        return ":white_check_mark: Reviewed by a person."
-    if not answer.answered:
-        return ":grey_question: I could not find this in the documents available here."
-    if answer.mode == "extractive":
-        return ":page_facing_up: Extractive answer: the most relevant passages, quoted, not generated."
-    if answer.confidence < _LOW_CONFIDENCE:
-        return ":warning: Low confidence: check the sources."
-    return None
+    kind = labels.label_kind(answer)
+    return f"{_EMOJI[kind]} {labels.LABELS[kind]}" if kind else None
 
 
 def answer_blocks(
