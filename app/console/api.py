@@ -136,7 +136,7 @@ async def replay_delivery(
 def _detail_out(d: audit_views.EventDetail) -> AuditEventDetailOut:
     p = d.proof
     return AuditEventDetailOut(
-        **d.record.as_dict(),
+        **{**d.record.as_dict(), "payload_purged": d.purged},
         payload_shown=d.payloads_shown,
         prev_hash=d.prev_hash,
         head_seq=d.head_seq,

@@ -105,7 +105,8 @@ class ProofResult:
 
 @dataclass(frozen=True)
 class EventDetail:
-    record: query.EventRecord
+    record: query.EventRecord  # its payload None when purged or hidden from the caller
+    purged: bool
     prev_hash: str
     head_seq: int
     contents_match: bool  # the stored hash recomputed from the event's fields and payload digest
@@ -169,6 +170,7 @@ def event_detail(access: Access, *, seq: int) -> EventDetail:
         record = page.events[0]
         detail = EventDetail(
             record=record if shown else _hide_payloads([record])[0],
+            purged=record.payload is None,
             prev_hash=event.prev_hash.hex(),
             head_seq=chain_head(session),
             contents_match=_contents_match(session, event),

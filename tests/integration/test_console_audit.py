@@ -106,6 +106,9 @@ def test_an_events_proof_verifies_against_the_signed_checkpoint(
         is False
     )
     assert client.get("/api/v1/audit/events/999", headers=_bearer(officer)).status_code == 404
+    admin = data.person("admin@example.com", ["admin"])
+    hidden = client.get(f"/api/v1/audit/events/{third}", headers=_bearer(admin)).json()
+    assert (hidden["payload"], hidden["payload_shown"], hidden["payload_purged"]) == (None, False, False)
 
 
 def test_verification_reports_the_first_broken_event(client: TestClient, database_url: str) -> None:
