@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -89,10 +90,17 @@ def _params(k: int) -> retrieval.HybridParams:
 
 
 def search(
-    session: Session, *, question: str, query_embedding: Vector | Sequence[float], scope: ReadScope, k: int
+    session: Session,
+    *,
+    question: str,
+    query_embedding: Vector | Sequence[float],
+    scope: ReadScope,
+    k: int,
+    overrides: Mapping[str, Any] | None = None,
 ) -> list[Passage]:
     """The k passages best for the question that the scope may read (hybrid unless configured dense),
-    best first, each flagged when its document is past its review or expiry date."""
+    best first, each flagged when its document is past its review or expiry date. `overrides` replaces
+    retrieval parameters (mode, weights) for evaluations."""
     import numpy as np
 
     query = np.asarray(query_embedding, dtype=np.float32)
@@ -101,7 +109,7 @@ def search(
         question=question,
         query=query,
         scope=retrieval.Filter(grant_sets=scope.grant_sets, shared=scope.shared_grants),
-        p=_params(k),
+        p=dataclasses.replace(_params(k), **(overrides or {})),
     )
     stale = stale_document_ids(session, document_ids=list({p.document_id for p in passages}))
     return [dataclasses.replace(p, stale=p.document_id in stale) for p in passages]
