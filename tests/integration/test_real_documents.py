@@ -37,6 +37,7 @@ REFUSED = {
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # about 1,500 chunks to embed on two cores
 def test_every_real_document_is_ingested_or_refused_with_its_reason(
     database_url: str, env: Env, shared_data: Path
 ) -> None:
