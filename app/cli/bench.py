@@ -118,3 +118,40 @@ def _slack_ack_defaults() -> None:
 
 
 DEFAULT_RUNS["slack-ack"] = _slack_ack_defaults
+
+
+@cli.command("retrieval")
+def retrieval(
+    *,
+    vectors: int = typer.Option(100_000, help="Synthetic 384-d vectors to load (1,000,000 for the target)."),
+    queries: int = typer.Option(200, help="Query vectors."),
+    ef_search: list[int] = typer.Option([40, 100, 200], help="hnsw.ef_search values (repeatable)."),
+    m: int = typer.Option(16, help="HNSW m."),
+    ef_construction: int = typer.Option(64, help="HNSW ef_construction."),
+    clients: int = typer.Option(4, help="Concurrent clients for the throughput figure."),
+    seconds: float = typer.Option(10.0, help="Seconds of the throughput run."),
+    throughput_ef: int = typer.Option(None, help="ef_search of the throughput run (default: the largest)."),
+) -> None:
+    """Vector search: load, HNSW build, p50/p95 and recall@10 per ef_search (unfiltered and 1% filter),
+    queries/s with concurrent clients, exact scan beside them."""
+    from app.bench import retrieval as bench_retrieval
+
+    bench_retrieval.run(
+        vectors=vectors,
+        queries=queries,
+        ef_search=tuple(ef_search),
+        m=m,
+        ef_construction=ef_construction,
+        clients=clients,
+        seconds=seconds,
+        throughput_ef=throughput_ef,
+    )
+
+
+def _retrieval_defaults() -> None:
+    from app.bench import retrieval as bench_retrieval
+
+    bench_retrieval.run()
+
+
+DEFAULT_RUNS["retrieval"] = _retrieval_defaults

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from app.cli import admin, ask, bench, config, corrections, knowledge, local_admin, serve
+from app.cli import admin, ask, bench, config, corrections, evaluate, knowledge, local_admin, serve
 from app.cli import audit as audit_cli
 from app.cli import email as email_cli
 from app.cli import jobs as jobs_cli
@@ -34,6 +34,7 @@ cli.add_typer(jobs_cli.cli, name="jobs")
 email_cli.register(cli)
 cli.add_typer(email_cli.cli, name="email")
 cli.add_typer(slack_cli.cli, name="slack")
+cli.add_typer(evaluate.cli, name="eval")
 
 
 def main() -> None:

@@ -72,6 +72,22 @@ class ChunkingSettings(BaseModel):
     overlap_tokens: int = 30
 
 
+class KnowledgeSettings(BaseModel):
+    """Ingestion gates and hybrid retrieval (dense HNSW + full text, reciprocal rank fusion)."""
+
+    retrieval_mode: Literal["hybrid", "dense"] = "hybrid"
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    text_weight: float = 0.5
+    candidates: int = 40  # per retriever, before fusion
+    # Iterative HNSW scans (pgvector 0.8) keep filtered queries returning k rows; this bounds the work.
+    max_scan_tuples: int = 20_000
+    text_search_configs: list[str] = Field(default_factory=lambda: ["english", "german"])
+    max_garbled_ratio: float = 0.15
+    max_attachment_depth: int = 3
+    embed_batch_chunks: int = 256  # chunks embedded and COPY-loaded per batch while streaming a file
+
+
 class CorrectionSettings(BaseModel):
     # Cosine similarity above which a later question counts as the one an approved correction answers.
     match_similarity: float = 0.9
@@ -272,6 +288,7 @@ class Settings(BaseSettings):
     queue: QueueSettings = Field(default_factory=QueueSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
+    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:

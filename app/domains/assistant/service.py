@@ -11,9 +11,9 @@ from app.core.settings import get_settings
 from app.domains.conversations import service as conversations
 from app.domains.conversations.schemas import AnswerSummary
 from app.domains.corrections import service as corrections
+from app.domains.knowledge import service as knowledge
 from app.domains.principals import service as principals
 from rag import passages as passage_lookup
-from rag import retrieval
 from rag.embeddings import get_embedder
 from rag.generation import DraftAnswer, compose_answer, curated_answer
 from rag.llm import get_llm_client
@@ -40,12 +40,12 @@ def answer_message(session: Session, *, message_id: uuid.UUID) -> AnswerSummary:
         )
         draft = curated_answer(curated.text, sources)
     else:
-        passages = retrieval.search(
+        passages = knowledge.search(
             session,
-            query=query,
-            grants=grants,
+            question=message.text,
+            query_embedding=query,
+            scope=knowledge.read_scope(session, principal_ids=[asker.id]),
             k=settings.retrieval.top_k,
-            ef_search=settings.retrieval.hnsw_ef_search,
         )
         draft = compose_answer(
             message.text,
@@ -67,6 +67,7 @@ def answer_message(session: Session, *, message_id: uuid.UUID) -> AnswerSummary:
             "min_support": settings.llm.min_support,
             "llm_base_url": settings.llm.base_url,
             "correction_id": str(curated.correction_id) if curated else None,
+            "retrieval": knowledge.retrieval_settings(),
         },
     )
     return AnswerSummary.model_validate(stored)
