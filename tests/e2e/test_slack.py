@@ -4,6 +4,7 @@ Web API recording every call (and failing on demand)."""
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from app.domains.channels import service as channels
 from app.domains.conversations.models import Delivery, Escalation, Feedback, Message
 from app.domains.corrections.models import Correction
 from app.runtime.postgres import EmbeddedPostgres, free_port
+from app.runtime.processes import ManagedProcess
 from app.runtime.redis_server import BundledRedis
 from audit.models import AuditEvent
 from tests.conftest import Env
@@ -505,3 +507,38 @@ def test_files_shared_in_a_dm_are_ingested_or_refused_with_reasons(
             select(AuditEvent.payload).where(AuditEvent.event_type == "document.refused")
         ).all()
     assert refused
+
+
+def test_socket_mode_takes_events_over_the_websocket(
+    slack: SlackSender, payloads: SlackPayloads, fake_slack: FakeSlack, stack: dict[str, str], tmp_path: Path
+) -> None:
+    env = plinth_env({**stack, "PLINTH_SLACK_APP_TOKEN": "xapp-test-plinth"})
+    socket = ManagedProcess(
+        "socket", [sys.executable, "-m", "app.cli", "slack", "socket"], env, tmp_path / "socket.log"
+    )
+    socket.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not fake_slack.state.socket_connected:
+            assert socket.exited() is None, (tmp_path / "socket.log").read_text()
+            assert time.monotonic() < deadline, "Socket Mode client did not connect"
+            time.sleep(0.1)
+        asker = person(fake_slack)
+        room = channel(fake_slack, [asker])
+        body = payloads.mention(QUESTION, user=asker, channel=room)
+        envelope = {
+            "envelope_id": uuid.uuid4().hex,
+            "type": "events_api",
+            "payload": body,
+            "accepts_response_payload": False,
+            "retry_attempt": 0,
+        }
+        with fake_slack.state.lock:
+            fake_slack.state.outbox.append(envelope)
+        placeholder = fake_slack.wait_for("chat.postMessage", channel=room, thread_ts=body["event"]["ts"])
+        assert len(placeholder) == 1
+        assert any(a.get("envelope_id") == envelope["envelope_id"] for a in fake_slack.state.socket_acks)
+        [stored] = messages(external_id=body["event_id"])
+        assert stored.audience == f"slack:{TEAM}:{room}"
+    finally:
+        socket.stop()

@@ -5,6 +5,7 @@ through `base_url` (PLINTH_SLACK_API_BASE_URL), so the production code path is u
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import threading
@@ -14,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
 
 TEAM = "T061EG9R6"
@@ -47,6 +48,10 @@ class FakeSlackState:
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)  # served at /files/{name} to the bot token
+    # Socket Mode: envelopes to push to the connected client, and the acks it sent back.
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    socket_acks: list[dict[str, Any]] = field(default_factory=list)
+    socket_connected: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -130,6 +135,8 @@ def create_app(state: FakeSlackState) -> FastAPI:
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])
         token = (request.headers.get("authorization") or "").removeprefix("Bearer ") or None
+        if method == "apps.connections.open":  # Socket Mode: where to open the WebSocket
+            return JSONResponse({"ok": True, "url": f"ws://{request.url.netloc}/link"})
         failure = failure_for(method, args)
         if failure is not None:
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
@@ -141,6 +148,28 @@ def create_app(state: FakeSlackState) -> FastAPI:
         with state.lock:
             state.calls.append(Call(method=method, args=args, at=time.time(), token=token, result=result))
         return JSONResponse(result, status_code=status, headers=headers)
+
+    @app.websocket("/link")
+    async def socket_mode(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text(
+            json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}})
+        )
+        state.socket_connected = True
+        try:
+            while True:
+                with state.lock:
+                    pending, state.outbox[:] = list(state.outbox), []
+                for envelope in pending:
+                    await websocket.send_text(json.dumps(envelope))
+                try:
+                    reply = await asyncio.wait_for(websocket.receive_text(), timeout=0.05)
+                except TimeoutError:
+                    continue
+                with state.lock:
+                    state.socket_acks.append(json.loads(reply))
+        except WebSocketDisconnect:
+            state.socket_connected = False
 
     @app.get("/files/{name}")
     async def download(name: str, request: Request) -> Response:
