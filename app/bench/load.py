@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -190,6 +191,9 @@ def scratch_system(*, docs: Path, llm_url: str | None, concurrency: int) -> Iter
     root = Path(tempfile.mkdtemp(prefix="plinth-bench-load-"))
     stub = None
     if llm_url is None:
+        # The stub is part of the repository's tests, not of the installed package: a checkout has it.
+        if (REPO / "tests" / "fakes").is_dir() and str(REPO) not in sys.path:
+            sys.path.append(str(REPO))
         try:
             from tests.fakes.openai_server import StubServer
         except ImportError as exc:
@@ -206,6 +210,7 @@ def scratch_system(*, docs: Path, llm_url: str | None, concurrency: int) -> Iter
         redis_server.start()
         migrate.upgrade(postgres.url())
         port = free_port()
+        token = secrets.token_urlsafe(32)
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("PLINTH_")},
             "PYTHONUNBUFFERED": "1",
@@ -214,6 +219,7 @@ def scratch_system(*, docs: Path, llm_url: str | None, concurrency: int) -> Iter
             "PLINTH_REDIS_URL": redis_server.url,
             "PLINTH_LLM_BASE_URL": llm_url,
             "PLINTH_WORKER_CONCURRENCY": str(concurrency),
+            "PLINTH_API_TOKEN": token,
         }
         plinth = [sys.executable, "-m", "app.cli"]
         ingest = ManagedProcess("ingest", [*plinth, "ingest", str(docs)], env, root / "ingest.log")
@@ -238,7 +244,6 @@ def scratch_system(*, docs: Path, llm_url: str | None, concurrency: int) -> Iter
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the scratch system did not become ready; see {root}")
             time.sleep(0.5)
-        token = (root / "home" / "keys" / "api-token").read_text().strip()
         yield System(base_url=base_url, token=token)
     finally:
         for process in reversed(processes):
