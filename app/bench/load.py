@@ -255,18 +255,18 @@ def scratch_system(*, docs: Path, llm_url: str | None, concurrency: int) -> Iter
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _degraded(step: Step, baseline_p95: float) -> bool:
+def _degraded(step: Step, baseline_p95: float | None) -> bool:
+    """Whether this step is past the knee; the lowest rate (no baseline yet) is judged by throughput and
+    errors alone, so a first rate already beyond capacity is reported as such."""
+    if step.throughput_per_s() < MIN_THROUGHPUT_SHARE * step.rate or step.error_rate() > MAX_ERROR_RATE:
+        return True
     latencies = step.latencies()
     p95 = percentile(latencies, 95) if latencies else float("inf")
-    return (
-        p95 > DEGRADED_P95_FACTOR * baseline_p95
-        or step.throughput_per_s() < MIN_THROUGHPUT_SHARE * step.rate
-        or step.error_rate() > MAX_ERROR_RATE
-    )
+    return baseline_p95 is not None and p95 > DEGRADED_P95_FACTOR * baseline_p95
 
 
 def report(steps: Sequence[Step], *, variant: str, context: dict[str, object]) -> None:
-    baseline_p95 = 0.0
+    baseline_p95: float | None = None
     degradation: float | None = None
     for step in steps:
         latencies = step.latencies()
@@ -300,10 +300,10 @@ def report(steps: Sequence[Step], *, variant: str, context: dict[str, object]) -
             busy_notices=sum(s.busy for s in step.samples),
             **common,
         )
-        if not baseline_p95 and latencies:
-            baseline_p95 = percentile(latencies, 95)
-        elif degradation is None and baseline_p95 and _degraded(step, baseline_p95):
+        if degradation is None and _degraded(step, baseline_p95):
             degradation = step.rate
+        if baseline_p95 is None and latencies:
+            baseline_p95 = percentile(latencies, 95)
     emit(
         bench=BENCH,
         variant=variant,
