@@ -30,6 +30,9 @@ def create_celery(broker_url: str | None) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # A pool process loads the embedding model before it reports up; the default 4 s kills it first
+        # on a busy node, and every replacement after it.
+        worker_proc_alive_timeout=120,
         # Longer than the longest task, so Redis does not redeliver work still in progress.
         broker_transport_options={"visibility_timeout": queue.visibility_timeout_s},
         task_soft_time_limit=queue.task_soft_time_limit_s,

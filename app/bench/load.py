@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -190,6 +191,9 @@ def scratch_system(*, docs: Path, llm_url: str | None, concurrency: int) -> Iter
     root = Path(tempfile.mkdtemp(prefix="plinth-bench-load-"))
     stub = None
     if llm_url is None:
+        # The stub is part of the repository's tests, not of the installed package: a checkout has it.
+        if (REPO / "tests" / "fakes").is_dir() and str(REPO) not in sys.path:
+            sys.path.append(str(REPO))
         try:
             from tests.fakes.openai_server import StubServer
         except ImportError as exc:
@@ -206,6 +210,7 @@ def scratch_system(*, docs: Path, llm_url: str | None, concurrency: int) -> Iter
         redis_server.start()
         migrate.upgrade(postgres.url())
         port = free_port()
+        token = secrets.token_urlsafe(32)
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("PLINTH_")},
             "PYTHONUNBUFFERED": "1",
@@ -214,6 +219,7 @@ def scratch_system(*, docs: Path, llm_url: str | None, concurrency: int) -> Iter
             "PLINTH_REDIS_URL": redis_server.url,
             "PLINTH_LLM_BASE_URL": llm_url,
             "PLINTH_WORKER_CONCURRENCY": str(concurrency),
+            "PLINTH_API_TOKEN": token,
         }
         plinth = [sys.executable, "-m", "app.cli"]
         ingest = ManagedProcess("ingest", [*plinth, "ingest", str(docs)], env, root / "ingest.log")
@@ -238,7 +244,6 @@ def scratch_system(*, docs: Path, llm_url: str | None, concurrency: int) -> Iter
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the scratch system did not become ready; see {root}")
             time.sleep(0.5)
-        token = (root / "home" / "keys" / "api-token").read_text().strip()
         yield System(base_url=base_url, token=token)
     finally:
         for process in reversed(processes):
@@ -250,18 +255,18 @@ def scratch_system(*, docs: Path, llm_url: str | None, concurrency: int) -> Iter
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _degraded(step: Step, baseline_p95: float) -> bool:
+def _degraded(step: Step, baseline_p95: float | None) -> bool:
+    """Whether this step is past the knee; the lowest rate (no baseline yet) is judged by throughput and
+    errors alone, so a first rate already beyond capacity is reported as such."""
+    if step.throughput_per_s() < MIN_THROUGHPUT_SHARE * step.rate or step.error_rate() > MAX_ERROR_RATE:
+        return True
     latencies = step.latencies()
     p95 = percentile(latencies, 95) if latencies else float("inf")
-    return (
-        p95 > DEGRADED_P95_FACTOR * baseline_p95
-        or step.throughput_per_s() < MIN_THROUGHPUT_SHARE * step.rate
-        or step.error_rate() > MAX_ERROR_RATE
-    )
+    return baseline_p95 is not None and p95 > DEGRADED_P95_FACTOR * baseline_p95
 
 
 def report(steps: Sequence[Step], *, variant: str, context: dict[str, object]) -> None:
-    baseline_p95 = 0.0
+    baseline_p95: float | None = None
     degradation: float | None = None
     for step in steps:
         latencies = step.latencies()
@@ -295,10 +300,10 @@ def report(steps: Sequence[Step], *, variant: str, context: dict[str, object]) -
             busy_notices=sum(s.busy for s in step.samples),
             **common,
         )
-        if not baseline_p95 and latencies:
-            baseline_p95 = percentile(latencies, 95)
-        elif degradation is None and baseline_p95 and _degraded(step, baseline_p95):
+        if degradation is None and _degraded(step, baseline_p95):
             degradation = step.rate
+        if baseline_p95 is None and latencies:
+            baseline_p95 = percentile(latencies, 95)
     emit(
         bench=BENCH,
         variant=variant,

@@ -18,12 +18,12 @@ from tests.integration.conftest import ingest_file
 from tests.support import databases
 from tests.support.stack import Stack
 
-# Shortened queue discipline: a task not acknowledged in 12 s is redelivered, retries back off for at
-# most 3 s, the outbox relay runs every 2 s.
+# Shortened queue discipline: a task not acknowledged in 40 s is redelivered (an answer takes a few
+# seconds, more on a loaded machine), retries back off for at most 3 s, the outbox relay runs every 2 s.
 CHAOS_QUEUE = {
-    "PLINTH_QUEUE_TASK_SOFT_TIME_LIMIT_S": "8",
-    "PLINTH_QUEUE_TASK_TIME_LIMIT_S": "10",
-    "PLINTH_QUEUE_VISIBILITY_TIMEOUT_S": "12",
+    "PLINTH_QUEUE_TASK_SOFT_TIME_LIMIT_S": "30",
+    "PLINTH_QUEUE_TASK_TIME_LIMIT_S": "35",
+    "PLINTH_QUEUE_VISIBILITY_TIMEOUT_S": "40",
     "PLINTH_QUEUE_RETRY_MAX": "6",
     "PLINTH_QUEUE_RETRY_BACKOFF_S": "1",
     "PLINTH_QUEUE_RETRY_BACKOFF_MAX_S": "3",

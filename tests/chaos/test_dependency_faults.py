@@ -49,7 +49,9 @@ def test_redis_restart_loses_nothing_accepted_and_readiness_follows_it(
     assert during.status_code == 202  # recorded and kept in the outbox; the broker is not needed to accept
     accepted = [*before, uuid.UUID(during.json()["message_id"])]
 
+    url = chaos_redis.url
     chaos_redis.start()  # same port and data directory: what was queued is in its append-only file
+    assert chaos_redis.url == url
     stub_llm.state.delay_s = 0.0
     for message_id in accepted:
         conversations.wait_for_answer(message_id=message_id, timeout_s=120)

@@ -34,7 +34,7 @@ def test_a_worker_killed_mid_answer_leaves_the_question_answered_exactly_once(
     stub_llm.state.delay_s = 0.0
 
     stack.worker()  # takes the unacknowledged task back once its visibility timeout has passed
-    answer = conversations.wait_for_answer(message_id=message_id, timeout_s=90)
+    answer = conversations.wait_for_answer(message_id=message_id, timeout_s=150)
     assert answer.mode == "generated"
     assert len(stub_llm.state.requests) == 2  # really re-run, not answered by the dead worker
     assert answers_for(message_id) == 1

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
+from celery import Celery
 from sqlalchemy import func, select
 
 from app.core.db import session_scope
@@ -21,7 +22,7 @@ from app.domains.conversations.models import Answer, Message
 from app.runtime.postgres import free_port
 from app.runtime.processes import ManagedProcess
 from audit.models import AuditEvent, AuditIntake
-from tests.support.processes import plinth_env, start_worker
+from tests.support.processes import plinth_env
 
 T = TypeVar("T")
 
@@ -51,9 +52,21 @@ class Stack:
 
     def worker(self, **extra: str) -> ManagedProcess:
         name = f"worker-{len(self.processes)}"
-        env = plinth_env({**self.env, **extra})
-        process = start_worker(env, self.logs / f"{name}.log", redis_url=self.redis_url)
+        process = ManagedProcess(
+            name,
+            [sys.executable, "-m", "app.cli", "worker"],
+            plinth_env({**self.env, **extra}),
+            self.logs / f"{name}.log",
+        )
+        process.start()
         self.processes.append(process)
+        probe = Celery(broker=self.redis_url)
+        # A broker restarted by the previous test may drop the first connections: keep asking.
+        eventually(
+            lambda: process.exited() is None and bool(probe.control.ping(timeout=1.0, limit=1)),
+            timeout_s=180,
+            what=f"{name} answering a ping",
+        )
         return process
 
     def beat(self) -> ManagedProcess:
