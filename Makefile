@@ -18,6 +18,7 @@ help:
 	@echo "make test       install, then run lint, type checks, import contracts and all tests"
 	@echo "make lint       ruff, mypy and import-linter only"
 	@echo "make bench      run the benchmarks (JSON lines)"
+	@echo "make chaos      the fault tests alone (make test runs them too)"
 	@echo "make local-llm  like make up, with generated answers from a small local model (SmolLM2, CPU)"
 
 $(STAMP):
@@ -60,6 +61,12 @@ integration: install
 e2e: install
 	@mkdir -p $(PYTEST_DEBUG_TEMPROOT)
 	$(BIN)/pytest tests/e2e -q
+
+# Fault tests (workers killed, Redis and PostgreSQL restarted, LLM down, poison tasks); also in `make test`.
+.PHONY: chaos
+chaos: install
+	@mkdir -p $(PYTEST_DEBUG_TEMPROOT)
+	$(BIN)/pytest tests/chaos -q
 
 test: lint
 	@mkdir -p $(PYTEST_DEBUG_TEMPROOT)

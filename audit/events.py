@@ -41,3 +41,9 @@ AUDIT_HOLD_RELEASED = "audit.hold_released"
 AUDIT_PURGE_REQUESTED = "audit.purge_requested"
 AUDIT_PURGE_APPROVED = "audit.purge_approved"
 AUDIT_PAYLOADS_PURGED = "audit.payloads_purged"
+JOB_DEAD_LETTERED = "job.dead_lettered"
+JOB_REPLAYED = "job.replayed"
+
+# Runtime settings changed in the console (a new version of a section), and deliveries replayed.
+SETTINGS_CHANGED = "settings.changed"
+OUTPUT_DELIVERY_REQUEUED = "output.delivery_requeued"

@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from audit import events
 from audit.chain import GENESIS_HASH, ChainedEvent, header_json
-from audit.checkpoints import SignedCheckpoint
+from audit.checkpoints import CheckpointError, SignedCheckpoint, load_checkpoints
 from audit.merkle import Frontier
 from audit.models import AuditEvent, AuditIntake
+from audit.wormstore import WriteOnceStore
 
 _sha256 = hashlib.sha256
 
@@ -286,3 +287,28 @@ def verify_segment(
     if verifier.next_seq != end_seq + 1:
         raise VerificationFailed(verifier.next_seq, f"missing: the chain ends before {end_seq}")
     return verifier.prev_hash
+
+
+def verify_published(
+    session: Session, *, store: WriteOnceStore, public_key_pem: bytes, from_seq: int = 1
+) -> dict[str, Any]:
+    """Verify the chain against the checkpoints published in the write-once store; the outcome as an
+    `audit.verified` event records it (the CLI and the console both run this)."""
+    try:
+        checkpoints = load_checkpoints(store, public_key_pem)
+        summary = verify_database(session, checkpoints=checkpoints, from_seq=from_seq)
+    except VerificationFailed as exc:
+        return {"ok": False, "failed_seq": exc.seq, "reason": exc.reason}
+    except CheckpointError as exc:
+        return {"ok": False, "failed_seq": None, "reason": f"checkpoint {exc}"}
+    return {
+        "ok": True,
+        "from_seq": summary.first_seq,
+        "to_seq": summary.last_seq,
+        "events": summary.events,
+        "checkpoints_checked": summary.checkpoints_checked,
+        "latest_checkpoint": summary.latest_checkpoint,
+        "purged_payloads": summary.purged_payloads,
+        "pending": summary.pending,
+        "seconds": round(summary.elapsed_s, 3),
+    }

@@ -18,6 +18,10 @@ MODEL_MODULES = (
     "app.domains.models.models",
     "app.domains.usage.models",
     "app.domains.assistant.models",
+    "app.domains.jobs.models",
+    "app.domains.runtime_config.models",
+    "app.domains.inbox.models",
+    "app.domains.channels.models",
 )
 for module in MODEL_MODULES:
     importlib.import_module(module)

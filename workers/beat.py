@@ -30,4 +30,17 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
                 "expires": get_settings().audit.maintenance_interval_s,
             },
         },
+        "outbox-relay": {
+            "task": names.TASK_OUTBOX_RELAY,
+            "schedule": get_settings().queue.outbox_relay_interval_s,
+            "options": {
+                "queue": names.QUEUE_MAINTENANCE,
+                "expires": get_settings().queue.outbox_relay_interval_s,
+            },
+        },
+        "sweep-email": {
+            "task": names.TASK_SWEEP_EMAIL,
+            "schedule": SWEEP_INTERVAL_S,
+            "options": {"queue": names.QUEUE_MAINTENANCE, "expires": SWEEP_INTERVAL_S},
+        },
     }

@@ -9,11 +9,20 @@ from app.core.settings import get_settings, settings_scoped
 from workers import names
 from workers.beat import beat_schedule
 
-TASK_MODULES = ["workers.signals", "workers.tasks.answer", "workers.tasks.maintenance", "workers.tasks.audit"]
+TASK_MODULES = [
+    "workers.signals",
+    "workers.tasks.answer",
+    "workers.tasks.maintenance",
+    "workers.tasks.audit",
+    "workers.tasks.jobs",
+    "workers.tasks.email",
+    "workers.tasks.slack",
+]
 
 
 def create_celery(broker_url: str | None) -> Celery:
     celery = Celery("plinth", include=TASK_MODULES)
+    queue = get_settings().queue
     celery.conf.update(
         broker_url=broker_url,
         broker_connection_retry_on_startup=True,
@@ -21,16 +30,26 @@ def create_celery(broker_url: str | None) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # A pool process loads the embedding model before it reports up; the default 4 s kills it first
+        # on a busy node, and every replacement after it.
+        worker_proc_alive_timeout=120,
         # Longer than the longest task, so Redis does not redeliver work still in progress.
-        broker_transport_options={"visibility_timeout": 3600},
-        task_soft_time_limit=300,
-        task_time_limit=360,
+        broker_transport_options={"visibility_timeout": queue.visibility_timeout_s},
+        task_soft_time_limit=queue.task_soft_time_limit_s,
+        task_time_limit=queue.task_time_limit_s,
         task_default_queue=names.QUEUE_ANSWERS,
         task_routes={
             names.TASK_ANSWER: {"queue": names.QUEUE_ANSWERS},
             names.TASK_SWEEP_UNANSWERED: {"queue": names.QUEUE_MAINTENANCE},
             names.TASK_SWEEP_UNDELIVERED: {"queue": names.QUEUE_MAINTENANCE},
             names.TASK_AUDIT_MAINTENANCE: {"queue": names.QUEUE_MAINTENANCE},
+            names.TASK_OUTBOX_RELAY: {"queue": names.QUEUE_MAINTENANCE},
+            names.TASK_EMAIL_PROCESS: {"queue": names.QUEUE_INGEST},
+            names.TASK_EMAIL_DELIVER: {"queue": names.QUEUE_ANSWERS},
+            names.TASK_EMAIL_RECEIPT: {"queue": names.QUEUE_ANSWERS},
+            names.TASK_SWEEP_EMAIL: {"queue": names.QUEUE_MAINTENANCE},
+            names.TASK_SLACK_DELIVER: {"queue": names.QUEUE_ANSWERS},
+            names.TASK_SLACK_INGEST_FILES: {"queue": names.QUEUE_INGEST},
         },
         task_ignore_result=True,
         task_serializer="json",

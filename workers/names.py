@@ -17,3 +17,8 @@ DELIVERY_TASKS = {"slack": TASK_SLACK_DELIVER, "email": TASK_EMAIL_DELIVER}
 TASK_AUDIT_MAINTENANCE = "plinth.audit_maintenance"
 
 ALL_QUEUES = (QUEUE_ANSWERS, QUEUE_INGEST, QUEUE_MAINTENANCE)
+TASK_OUTBOX_RELAY = "plinth.outbox_relay"
+TASK_EMAIL_PROCESS = "plinth.email.process"
+TASK_EMAIL_RECEIPT = "plinth.email.receipt"
+TASK_SWEEP_EMAIL = "plinth.email.sweep"
+TASK_SLACK_INGEST_FILES = "plinth.slack.ingest_files"

@@ -15,6 +15,7 @@ from app.core.settings import get_settings
 from app.domains.conversations import service as conversations
 from app.domains.conversations.schemas import AnswerOut
 from app.intake import submit_question
+from workers import client
 
 router = APIRouter(prefix="/api/v1", tags=["ask"])
 
@@ -33,12 +34,19 @@ class AskIn(BaseModel):
 class Accepted(BaseModel):
     message_id: uuid.UUID
     status: str = "queued"
+    notice: str | None = Field(
+        default=None, description="Set when answers are backed up: it will take a while."
+    )
 
 
-@router.post("/ask", response_model=AnswerOut | Accepted)
+class AskAnswer(AnswerOut):
+    notice: str | None = Field(default=None, description="Set when answers were backed up as it was asked.")
+
+
+@router.post("/ask", response_model=AskAnswer | Accepted)
 async def ask(
     body: AskIn, response: Response, caller: Caller = Depends(current_caller)
-) -> AnswerOut | Accepted:
+) -> AskAnswer | Accepted:
     if caller.is_service:
         user, groups = body.user or "api", body.groups
     elif body.user not in (None, caller.handle) or body.groups:
@@ -47,17 +55,20 @@ async def ask(
         )
     else:
         user, groups = caller.handle, None
+    # Past the configured backlog the question is still taken and answered; the asker is told to wait.
+    notice = get_settings().queue.busy_notice if await run_in_threadpool(client.is_busy) else None
     message_id = await run_in_threadpool(
         submit_question, question=body.question, user=user, groups=groups, channel="api"
     )
     if not body.wait:
         response.status_code = 202
-        return Accepted(message_id=message_id)
-    return await run_in_threadpool(
+        return Accepted(message_id=message_id, notice=notice)
+    answer = await run_in_threadpool(
         conversations.wait_for_answer,
         message_id=message_id,
         timeout_s=body.timeout_s or get_settings().limits.answer_wait_s,
     )
+    return AskAnswer(**answer.model_dump(), notice=notice)
 
 
 @router.get("/messages/{message_id}/answer", response_model=AnswerOut | Accepted)

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
+import psycopg
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from app.core.errors import AppError
+from app.core.errors import AppError, Unavailable
+
+logger = logging.getLogger(__name__)
+# The database cannot be reached (restarting, failing over): the caller may retry, nothing was lost.
+DATABASE_DOWN = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, psycopg.OperationalError)
 
 STATUS_BY_CODE = {
     "invalid_input": 422,
@@ -36,3 +44,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
         return error_response(exc)
+
+    async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+        logger.warning("database unreachable during %s %s: %s", request.method, request.url.path, exc)
+        response = error_response(Unavailable("the database is unreachable right now; retry shortly"))
+        response.headers["Retry-After"] = "5"
+        return response
+
+    for error in DATABASE_DOWN:
+        app.add_exception_handler(error, _database_down)

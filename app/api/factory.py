@@ -13,6 +13,7 @@ from app.api.errors import install_error_handlers
 from app.console import mount as console
 from app.core import metrics
 from app.core.logging import configure_logging
+from integrations.slack import http as slack_http
 
 
 def create_app() -> FastAPI:
@@ -30,6 +31,7 @@ def create_app() -> FastAPI:
     app.include_router(ask.router)
     console.mount(app)
     app.include_router(audit_api.router)
+    slack_http.mount(app)
 
     @app.middleware("http")
     async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

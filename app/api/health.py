@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import redis.exceptions
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -18,6 +19,7 @@ from app.core.db import session_scope
 from app.core.redis import get_redis
 from app.core.settings import get_settings
 from app.domains.assistant import service as assistant
+from app.domains.jobs import service as jobs
 from workers import client, names
 
 router = APIRouter(tags=["health"])
@@ -37,8 +39,18 @@ def _database() -> str:
 
 
 def _redis() -> str:
-    get_redis().ping()
-    return "reachable"
+    client = get_redis()
+    client.ping()
+    try:
+        policy = client.config_get("maxmemory-policy").get("maxmemory-policy")
+    except redis.exceptions.ResponseError:  # managed services may refuse CONFIG; their policy is documented
+        return "reachable (eviction policy not readable)"
+    if policy != "noeviction":
+        raise RuntimeError(
+            f"maxmemory-policy is {policy}: under memory pressure Redis would silently drop queued tasks; "
+            "set it to noeviction"
+        )
+    return "reachable, noeviction"
 
 
 def _worker() -> str:
@@ -62,7 +74,9 @@ def _llm() -> dict[str, Any]:
 
 def readiness() -> tuple[bool, dict[str, Any]]:
     checks = {"database": _check(_database), "redis": _check(_redis), "worker": _check(_worker)}
-    ready = all(c["status"] == "ok" for c in checks.values())
+    if not get_settings().queue.readiness_requires_worker:
+        checks["worker"]["required"] = False
+    ready = all(c["status"] == "ok" for c in checks.values() if c.get("required", True))
     checks["llm"] = _llm()
     return ready, checks
 
@@ -93,7 +107,23 @@ class QueueDepthCollector(Collector):
         yield gauge
 
 
+class JobsCollector(Collector):
+    """Work the broker does not hold yet (outbox) and work that failed for good (dead letters)."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        unsent = GaugeMetricFamily("plinth_outbox_unsent", "Committed tasks not yet handed to the broker")
+        failed = GaugeMetricFamily("plinth_failed_tasks", "Tasks in the failed-task table awaiting replay")
+        try:
+            with session_scope() as session:
+                unsent.add_metric([], float(jobs.outbox_backlog(session)))
+                failed.add_metric([], float(jobs.failed_count(session)))
+        except Exception:  # noqa: S110 - a scrape must not fail because the database is down
+            pass
+        yield unsent
+        yield failed
+
+
 @router.get("/metrics")
 async def metrics_endpoint() -> Response:
-    body = await run_in_threadpool(metrics.render, [QueueDepthCollector()])
+    body = await run_in_threadpool(metrics.render, [QueueDepthCollector(), JobsCollector()])
     return Response(content=body, media_type=CONTENT_TYPE_LATEST)

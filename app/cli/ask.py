@@ -10,6 +10,7 @@ from app.core.settings import get_settings
 from app.domains.conversations import service as conversations
 from app.domains.conversations.schemas import AnswerOut
 from app.intake import submit_question
+from workers import client
 
 MODE_LABELS = {
     "generated": "Generated answer",
@@ -73,6 +74,8 @@ def register(cli: typer.Typer) -> None:
         timeout: float = typer.Option(None, help="Seconds to wait for the answer."),
     ) -> None:
         """Ask a question through the worker and print the cited answer."""
+        if client.is_busy():
+            typer.echo(get_settings().queue.busy_notice, err=True)
         message_id = submit_question(question=question, user=as_user, groups=group or None, channel="cli")
         answer = conversations.wait_for_answer(
             message_id=message_id, timeout_s=timeout or get_settings().limits.answer_wait_s

@@ -14,9 +14,8 @@ from app.core.errors import InvalidInput
 from app.domains.principals import service as principals
 from audit import bundle, events, evidence, maintenance, query
 from audit import store as audit_store
-from audit.checkpoints import CheckpointError, load_checkpoints
 from audit.signing import default_signer, key_id
-from audit.verify import VerificationFailed, chain_head, pending_count, verify_database
+from audit.verify import VerificationFailed, chain_head, pending_count, verify_published
 from audit.wormstore import default_store
 
 cli = typer.Typer(
@@ -80,26 +79,10 @@ def verify(
     """Recompute the chain from the stored rows and check it against the signed checkpoints."""
     actor = actor_for(as_user)
     signer = default_signer()
-    result: dict[str, object]
-    try:
-        checkpoints = load_checkpoints(default_store(), signer.public_key_pem())
-        with session_scope() as session:
-            summary = verify_database(session, checkpoints=checkpoints, from_seq=from_seq)
-        result = {
-            "ok": True,
-            "from_seq": summary.first_seq,
-            "to_seq": summary.last_seq,
-            "events": summary.events,
-            "checkpoints_checked": summary.checkpoints_checked,
-            "latest_checkpoint": summary.latest_checkpoint,
-            "purged_payloads": summary.purged_payloads,
-            "pending": summary.pending,
-            "seconds": round(summary.elapsed_s, 3),
-        }
-    except VerificationFailed as exc:
-        result = {"ok": False, "failed_seq": exc.seq, "reason": exc.reason}
-    except CheckpointError as exc:
-        result = {"ok": False, "failed_seq": None, "reason": f"checkpoint {exc}"}
+    with session_scope() as session:
+        result = verify_published(
+            session, store=default_store(), public_key_pem=signer.public_key_pem(), from_seq=from_seq
+        )
     with session_scope() as session:
         audit_store.append(
             session, event_type=events.AUDIT_VERIFIED, actor=actor, channel="cli", payload=result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import typer
 
@@ -68,3 +69,116 @@ def _e2e_defaults() -> None:
 
 
 DEFAULT_RUNS["e2e"] = _e2e_defaults
+
+
+@cli.command("load")
+def load(
+    rate: list[float] = typer.Option(
+        [0.5, 1.0, 2.0, 4.0], help="Questions per second to offer (repeatable)."
+    ),
+    duration: float = typer.Option(300.0, help="Seconds at each rate (the issue's five minutes by default)."),
+    docs: Path = typer.Option(
+        None, help="Documents to ingest first (default: the handbook's travel-and-leave pages)."
+    ),
+    llm_url: str = typer.Option(None, help="OpenAI-compatible endpoint (default: the stub the tests use)."),
+    concurrency: int = typer.Option(2, help="Worker processes."),
+) -> None:
+    """Sustained questions through the API: throughput, latency percentiles, errors, queue depth, and the
+    rate at which latency degrades."""
+    from app.bench import load as bench_load
+
+    bench_load.run(
+        rates=tuple(rate),
+        duration_s=duration,
+        docs=docs or bench_load.DEFAULT_DOCS,
+        llm_url=llm_url,
+        concurrency=concurrency,
+    )
+
+
+def _load_defaults() -> None:
+    from app.bench import load as bench_load
+
+    bench_load.run()
+
+
+DEFAULT_RUNS["load"] = _load_defaults
+
+
+@cli.command("email")
+def email(
+    messages: int = typer.Option(200, help="Questions sent for the throughput figures."),
+    concurrency: int = typer.Option(4, help="Concurrent SMTP clients."),
+) -> None:
+    """Email: messages/s accepted (vs a discarding aiosmtpd) and processed end to end, p99 handling by
+    size up to 25 MB, peak RSS."""
+    from app.bench import email as bench_email
+
+    bench_email.run(messages=messages, concurrency=concurrency)
+
+
+def _email_defaults() -> None:
+    from app.bench import email as bench_email
+
+    bench_email.run()
+
+
+DEFAULT_RUNS["email"] = _email_defaults
+
+
+@cli.command("slack-ack")
+def slack_ack(
+    events: int = typer.Option(500, help="Signed app_mention events to send."),
+    concurrency: int = typer.Option(50, help="Requests in flight at once."),
+    retry_share: float = typer.Option(0.1, help="Share of events sent again as Slack retries."),
+) -> None:
+    """Slack: acknowledgement p50/p99, first visible Slack call p95 and duplicate replies, LLM stalled."""
+    from app.bench import slack_ack as bench_slack
+
+    bench_slack.run(events=events, concurrency=concurrency, retry_share=retry_share)
+
+
+def _slack_ack_defaults() -> None:
+    from app.bench import slack_ack as bench_slack
+
+    bench_slack.run()
+
+
+DEFAULT_RUNS["slack-ack"] = _slack_ack_defaults
+
+
+@cli.command("retrieval")
+def retrieval(
+    *,
+    vectors: int = typer.Option(100_000, help="Synthetic 384-d vectors to load (1,000,000 for the target)."),
+    queries: int = typer.Option(200, help="Query vectors."),
+    ef_search: list[int] = typer.Option([40, 100, 200], help="hnsw.ef_search values (repeatable)."),
+    m: int = typer.Option(16, help="HNSW m."),
+    ef_construction: int = typer.Option(64, help="HNSW ef_construction."),
+    clients: int = typer.Option(4, help="Concurrent clients for the throughput figure."),
+    seconds: float = typer.Option(10.0, help="Seconds of the throughput run."),
+    throughput_ef: int = typer.Option(None, help="ef_search of the throughput run (default: the largest)."),
+) -> None:
+    """Vector search: load, HNSW build, p50/p95 and recall@10 per ef_search (unfiltered and 1% filter),
+    queries/s with concurrent clients, exact scan beside them."""
+    from app.bench import retrieval as bench_retrieval
+
+    bench_retrieval.run(
+        vectors=vectors,
+        queries=queries,
+        ef_search=tuple(ef_search),
+        m=m,
+        ef_construction=ef_construction,
+        clients=clients,
+        seconds=seconds,
+        throughput_ef=throughput_ef,
+    )
+
+
+def _retrieval_defaults() -> None:
+    from app.bench import retrieval as bench_retrieval
+
+    bench_retrieval.run()
+
+
+DEFAULT_RUNS["retrieval"] = _retrieval_defaults

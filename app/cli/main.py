@@ -6,9 +6,12 @@ import sys
 
 import typer
 
-from app.cli import admin, ask, bench, config, corrections, knowledge, local_admin, serve
+from app.cli import admin, ask, bench, config, corrections, evaluate, knowledge, local_admin, serve
 from app.cli import audit as audit_cli
+from app.cli import email as email_cli
+from app.cli import jobs as jobs_cli
 from app.cli import models as models_cli
+from app.cli import slack as slack_cli
 from app.cli import usage as usage_cli
 from app.core.errors import AppError
 
@@ -33,6 +36,11 @@ cli.add_typer(models_cli.model_cli, name="model")
 cli.add_typer(models_cli.prompt_cli, name="prompt")
 usage_cli.register(cli)
 cli.add_typer(usage_cli.budget_cli, name="budget")
+cli.add_typer(jobs_cli.cli, name="jobs")
+email_cli.register(cli)
+cli.add_typer(email_cli.cli, name="email")
+cli.add_typer(slack_cli.cli, name="slack")
+cli.add_typer(evaluate.cli, name="eval")
 
 
 def main() -> None:

@@ -42,6 +42,9 @@ class Permission(StrEnum):
     AUDIT_READ_PAYLOADS = "audit.read_payloads"
     AUDIT_EXPORT = "audit.export"
     SETTINGS_CHANGE = "settings.change"
+    JOBS_REPLAY = "jobs.replay"
+    SETTINGS_READ = "settings.read"
+    DELIVERIES_REPLAY = "deliveries.replay"
 
 
 _READERS = CONSOLE_ROLES
@@ -59,6 +62,9 @@ GRANTS: dict[Permission, frozenset[str]] = {
     Permission.AUDIT_READ_PAYLOADS: frozenset({"compliance", "audit_payloads"}),
     Permission.AUDIT_EXPORT: frozenset({"compliance"}),
     Permission.SETTINGS_CHANGE: frozenset({"admin"}),
+    Permission.JOBS_REPLAY: frozenset({"admin"}),
+    Permission.SETTINGS_READ: frozenset({"admin", "compliance"}),
+    Permission.DELIVERIES_REPLAY: frozenset({"admin"}),
 }
 
 

@@ -125,10 +125,20 @@ async def resolve(
 
 @router.get("/deliveries", response_class=HTMLResponse)
 async def deliveries(
-    request: Request, access: Access = Depends(require(Permission.DELIVERIES_READ, page=True))
+    request: Request,
+    done: str | None = Query(None, max_length=40),
+    access: Access = Depends(require(Permission.DELIVERIES_READ, page=True)),
 ) -> HTMLResponse:
     rows = await run_in_threadpool(views.failed_deliveries, access)
-    return render(request, "deliveries.html", access=access, rows=rows)
+    return render(request, "deliveries.html", access=access, rows=rows, done=done)
+
+
+@router.post("/deliveries/{delivery_id}/replay")
+async def replay(
+    delivery_id: uuid.UUID, access: Access = Depends(require(Permission.DELIVERIES_REPLAY, page=True))
+) -> RedirectResponse:
+    await run_in_threadpool(views.replay_delivery, access, delivery_id=delivery_id)
+    return RedirectResponse("/deliveries?done=Delivery+queued+again.", status_code=303)
 
 
 @router.get("/users", response_class=HTMLResponse)

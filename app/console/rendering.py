@@ -19,6 +19,9 @@ NAV = (
     ("/escalations", "Escalations", Permission.ESCALATIONS_READ),
     ("/deliveries", "Failed deliveries", Permission.DELIVERIES_READ),
     ("/users", "Users and roles", Permission.PRINCIPALS_READ),
+    ("/jobs", "Failed tasks", Permission.JOBS_REPLAY),
+    ("/audit", "Audit", Permission.AUDIT_READ),
+    ("/settings/retention", "Retention and holds", Permission.SETTINGS_READ),
 )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.console.access import Access, Permission, deny
 from app.console.schemas import DeliveryRow, EscalationRow, MeOut, PrincipalRow
 from app.core.db import session_scope
-from app.core.errors import NotFound
+from app.core.errors import Conflict, NotFound
 from app.domains.conversations import analytics, browse, deliveries, escalations
 from app.domains.conversations import service as conversations
 from app.domains.conversations.models import Escalation
@@ -21,6 +21,7 @@ from app.domains.corrections import service as corrections
 from app.domains.corrections.schemas import CorrectionOut
 from app.domains.principals import service as principals
 from app.domains.principals.models import ExternalIdentity, LocalCredential, Principal
+from workers import client
 
 
 def me(access: Access) -> MeOut:
@@ -209,3 +210,13 @@ def change_roles(access: Access, *, principal_id: uuid.UUID, roles: list[str]) -
         principal = principals.get(session, principal_id=principal_id)
         principals.set_roles(session, principal=principal, roles=roles, by=access.caller.principal_id)
         return _principal_row(principal, _sign_in_methods(session, [principal.id])[principal.id])
+
+
+def replay_delivery(access: Access, *, delivery_id: uuid.UUID) -> None:
+    """Re-queue a failed delivery through its front end's task; nothing changes unless it is queued."""
+    with session_scope() as session:
+        delivery = deliveries.requeue(
+            session, delivery_id=delivery_id, by=principals.actor(access.caller.principal_id)
+        )
+        if not client.enqueue_delivery(channel=delivery.channel, message_id=delivery.message_id):
+            raise Conflict(f"{delivery.channel} has no delivery task: its callers fetch answers themselves")

@@ -82,6 +82,22 @@ class ChunkingSettings(BaseModel):
     overlap_tokens: int = 30
 
 
+class KnowledgeSettings(BaseModel):
+    """Ingestion gates and hybrid retrieval (dense HNSW + full text, reciprocal rank fusion)."""
+
+    retrieval_mode: Literal["hybrid", "dense"] = "hybrid"
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    text_weight: float = 0.5
+    candidates: int = 40  # per retriever, before fusion
+    # Iterative HNSW scans (pgvector 0.8) keep filtered queries returning k rows; this bounds the work.
+    max_scan_tuples: int = 20_000
+    text_search_configs: list[str] = Field(default_factory=lambda: ["english", "german"])
+    max_garbled_ratio: float = 0.15
+    max_attachment_depth: int = 3
+    embed_batch_chunks: int = 256  # chunks embedded and COPY-loaded per batch while streaming a file
+
+
 class CorrectionSettings(BaseModel):
     # Cosine similarity above which a later question counts as the one an approved correction answers.
     match_similarity: float = 0.9
@@ -129,6 +145,8 @@ class ConsoleSettings(BaseModel):
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     login_timeout_s: int = 600  # how long a started sign-in may take
+    # How long the Audit page waits for a chain verification (the run itself continues to its end).
+    verify_wait_s: float = 60.0
 
     @property
     def oidc_enabled(self) -> bool:
@@ -197,6 +215,97 @@ class TracingSettings(BaseModel):
         return bool(self.langfuse_public_key and self.langfuse_secret_key)
 
 
+class QueueSettings(BaseModel):
+    """Queue discipline: retries, time limits, the outbox relay, beat locks, backpressure."""
+
+    retry_max: int = 8  # retries of a task failing with a transient error, then it is dead-lettered
+    retry_backoff_s: float = 2.0  # base of the exponential backoff (full jitter)
+    retry_backoff_max_s: float = 120.0
+    task_soft_time_limit_s: int = 300  # the task gets an exception it can clean up after
+    task_time_limit_s: int = 360  # the pool process running it is killed
+    # Redis redelivers a task not acknowledged in this time: longer than the longest task.
+    visibility_timeout_s: int = 3600
+    outbox_relay_interval_s: float = 10.0  # beat: send outbox entries whose after-commit send failed
+    outbox_grace_s: float = 5.0  # leave this long to the after-commit send before the relay steps in
+    outbox_keep_sent_days: float = 7.0
+    beat_lock_ttl_s: int = 300  # a periodic job's lock lapses after this if its holder dies
+    busy_depth: int = 50  # answers waiting past this: new questions are told it will take a while
+    busy_notice: str = "Plinth is busy right now; your question is queued and will be answered shortly."
+    # API replicas in production may be ready without a worker (workers scale on queue depth).
+    readiness_requires_worker: bool = True
+
+    @model_validator(mode="after")
+    def _visibility_exceeds_tasks(self) -> QueueSettings:
+        if not self.task_soft_time_limit_s < self.task_time_limit_s < self.visibility_timeout_s:
+            raise ValueError(
+                "queue time limits must satisfy soft limit < hard limit < visibility timeout (got "
+                f"{self.task_soft_time_limit_s} < {self.task_time_limit_s} < {self.visibility_timeout_s})"
+            )
+        return self
+
+
+class EmailSettings(BaseModel):
+    """The email front end: the SMTP listener, sender checks, loop prevention and outbound replies."""
+
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 2525
+    hostname: str = "plinth.local"  # our mail domain: the Message-IDs we generate, the HELO name
+    # Recipients accepted besides the two fixed ones; plus-addressing (ask+team@) reaches the same box.
+    question_address: str = "ask@plinth.local"
+    documents_address: str = "docs@plinth.local"
+    addresses: list[str] = Field(default_factory=list)
+    max_message_bytes: int = 25 * 1024 * 1024
+    max_recipients: int = 20
+    max_line_bytes: int = 1001  # RFC 5321 4.5.3.1.6: 998 octets + CRLF + a transparent dot
+    tls_cert_file: Path | None = None  # STARTTLS is offered when a certificate and key are configured
+    tls_key_file: Path | None = None
+    # Senders: known employees (principals by email) plus anyone at these domains.
+    allowed_domains: list[str] = Field(default_factory=list)
+    # Authentication-Results are trusted only from this authserv-id (the company MTA); others are ignored.
+    trusted_authserv_id: str | None = None
+    require_authentication: bool = False  # quarantine mail without a trusted DMARC/DKIM/SPF pass
+    verify_dkim: bool = False  # verify DKIM signatures ourselves (needs DNS)
+    messages_per_sender_per_hour: int = 30
+    max_mime_depth: int = 20
+    max_mime_parts: int = 500
+    max_attachments: int = 50
+    max_archive_members: int = 100
+    max_archive_bytes: int = 50 * 1024 * 1024  # uncompressed total of one archive
+    max_archive_ratio: float = 100.0  # uncompressed / compressed; a zip bomb is far above this
+    max_archive_depth: int = 2
+    # Outbound: an SMTP relay; in the embedded default the local sink `plinth up` starts.
+    relay_host: str = "127.0.0.1"
+    relay_port: int = 2526
+    relay_username: str | None = None
+    relay_password: SecretStr | None = None
+    relay_starttls: bool = False
+    relay_timeout_s: float = 10.0
+    sink_dir: Path | None = None  # Maildir of the local sink; default PLINTH_HOME/mail/sink
+    process_task_expires_s: int = 24 * 3600
+
+
+class SlackSettings(BaseModel):
+    """The Slack front end. HTTP mode (`/slack/events`) is on when the signing secret and the bot token
+    are both set."""
+
+    signing_secret: SecretStr | None = None
+    bot_token: SecretStr | None = None  # single-workspace token mode (xoxb-...)
+    app_token: SecretStr | None = None  # Socket Mode (xapp-...)
+    api_base_url: str = "https://slack.com/api/"
+    timeout_s: float = 10.0
+    max_retries: int = 5  # per Web API call, on 429 (honouring Retry-After), 5xx and connection errors
+    escalation_channel: str | None = None  # where "Escalate to a human" posts (channel id)
+    answer_with_external_members: bool = False  # Slack Connect channels are refused unless this is set
+    placeholder_text: str = "Working on it…"
+    progress_interval_s: float = 1.2  # at most one chat.update of a streamed answer this often
+    stale_source_days: int = 365  # a cited source older than this gets a warning
+    members_ttl_s: float = 600.0  # how long a channel's synced member list is trusted
+
+    @property
+    def http_enabled(self) -> bool:
+        return self.signing_secret is not None and self.bot_token is not None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PLINTH_",
@@ -228,6 +337,10 @@ class Settings(BaseSettings):
     usage: UsageSettings = Field(default_factory=UsageSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
+    queue: QueueSettings = Field(default_factory=QueueSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:

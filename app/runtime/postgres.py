@@ -32,6 +32,9 @@ def bin_dir() -> Path:
 def free_port(preferred: int = 0) -> int:
     for candidate in (preferred, 0):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # As servers bind: a port whose old connections linger in TIME_WAIT is free (a restarted
+            # Redis or PostgreSQL keeps its port, so clients find it again).
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind(("127.0.0.1", candidate))
             except OSError:

@@ -126,6 +126,8 @@ class Supervisor:
                 env,
                 logs / "api.log",
             ),
+            ManagedProcess("smtp-sink", [*plinth, "smtp-sink"], env, logs / "smtp-sink.log"),
+            ManagedProcess("smtp", [*plinth, "smtp"], env, logs / "smtp.log"),
         ]
         if local_llm:
             self.children.insert(
@@ -205,6 +207,7 @@ class Supervisor:
             or (self.settings.local_llm.enabled and f"local {MODEL_NAME} (loading takes about a minute)")
             or "not configured: answers are extractive (cited passages)"
         )
+        email = self.settings.email
         self.say(
             "\nPlinth is up.\n"
             f"  API          {self._api_url()}   (token: {self.settings.keys_dir / 'api-token'})\n"
@@ -213,6 +216,8 @@ class Supervisor:
             f"  PostgreSQL   {database_url}   ({database_note})\n"
             f"  Redis        {redis_url}   ({redis_note})\n"
             f"  LLM          {llm}\n"
+            f"  SMTP         {email.listen_host}:{email.listen_port}   ({email.question_address}, "
+            f"{email.documents_address}; replies to the sink in {self.settings.home / 'mail' / 'sink'})\n"
             f"  logs         {self.settings.logs_dir}\n"
             "Try:  plinth ingest README.md && plinth ask --json 'What does make up do?'\n"
             "Press Ctrl-C to stop."

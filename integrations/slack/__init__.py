@@ -1,1 +1,2 @@
-"""Slack front end (events, commands, interactivity)."""
+"""The Slack front end: a Bolt app (HTTP mode at /slack/events, or Socket Mode), listeners by surface,
+Block Kit rendering, identity mapping and the replier."""

@@ -2,7 +2,10 @@
 and bundled Redis, a real OIDC provider over HTTP, and Debian's Chromium driven by Playwright. Signing in
 through the provider, then every page — a screenshot of each goes to docs/screenshots/ — and the
 changes people make there (approving an edited correction, which then answers the question; rejecting
-one; resolving an escalation; changing roles), signing out, and a compliance officer's view."""
+one; resolving an escalation; replaying a failed delivery; changing roles; setting a retention period,
+placing a legal hold, requesting a purge, comparing and rolling back settings versions; verifying the
+audit chain), signing out, and a compliance officer's view: audit search, an event with its inclusion
+proof against a signed checkpoint, and a CSV export."""
 
 from __future__ import annotations
 
@@ -20,12 +23,16 @@ from playwright.sync_api import Page, expect, sync_playwright
 from app.core.blobs import FileBlobStore
 from app.core.db import session_scope
 from app.core.settings import get_settings
+from app.domains.conversations.models import Delivery
 from app.domains.corrections import service as corrections
 from app.domains.knowledge import service as knowledge
 from app.domains.principals import service as principals
 from app.runtime.postgres import EmbeddedPostgres, free_port
 from app.runtime.processes import ManagedProcess
 from app.runtime.redis_server import BundledRedis
+from audit import maintenance
+from audit.signing import default_signer
+from audit.wormstore import default_store
 from tests.conftest import Env
 from tests.fakes.oidc_provider import OidcProvider
 from tests.fakes.openai_server import StubServer
@@ -161,7 +168,7 @@ def _seed(system: System) -> dict[str, object]:
     data.escalation(unknown["message_id"], eli_id)  # type: ignore[arg-type]
     data.failed_delivery(unknown["message_id"])  # type: ignore[arg-type]
     newcomer = data.person("newcomer@example.com", [])
-    return {"approved": approved, "rejected": rejected, "newcomer": newcomer.id}
+    return {"approved": approved, "rejected": rejected, "newcomer": newcomer.id, "eli": eli_id}
 
 
 def _shot(page: Page, name: str) -> None:
@@ -177,6 +184,64 @@ def _sign_in(page: Page, system: System, who: str) -> None:
     expect(page).to_have_url(re.compile("^" + re.escape(system.provider.issuer)))
     page.get_by_role("button", name=who).click()
     expect(page).to_have_url(f"{system.base}/")
+
+
+def _retention_and_holds(page: Page) -> None:
+    page.click("nav >> text=Retention and holds")
+    form = page.locator("#set-period")
+    form.locator("input[name=event_type]").fill("input.received")
+    form.locator("input[name=days]").fill("365")
+    form.locator("input[name=reason]").fill("Records policy 2026")
+    form.get_by_role("button", name="Set period").click()
+    expect(page.locator(".alert.ok")).to_have_text("Retention period saved.")
+    expect(page.locator("#period-input-received")).to_contain_text("365")
+    page.locator("#set-period input[name=event_type]").fill("input.received")
+    page.locator("#set-period input[name=days]").fill("400")
+    page.locator("#set-period").get_by_role("button", name="Set period").click()
+    expect(page.locator("#period-input-received")).to_contain_text("400")
+    hold = page.locator("#place-hold")
+    hold.locator("input[name=correlation_id]").fill("case-2026-17")
+    hold.locator("input[name=reason]").fill("Litigation hold, case 2026-17")
+    hold.get_by_role("button", name="Place hold").click()
+    expect(page.locator(".alert.ok")).to_have_text("Legal hold placed.")
+    expect(page.locator("table.holds")).to_contain_text("correlation: case-2026-17")
+    page.locator("#period-input-received").get_by_role("button", name="Request purge").click()
+    expect(page.locator(".alert.ok")).to_contain_text("a second admin must approve it")
+    expect(page.locator("table.purges")).to_contain_text("1 of 2")
+    _shot(page, "retention")
+    # History: what version 2 changed, then back to version 1.
+    page.click("text=History, diff and rollback")
+    page.locator("#version-2").get_by_role("link", name="diff").click()
+    expect(page.locator("#diff")).to_contain_text("periods › input.received")
+    expect(page.locator("#diff td.before")).to_have_text("365")
+    expect(page.locator("#diff td.after")).to_have_text("400")
+    _shot(page, "settings-history")
+    page.locator("#version-1").get_by_role("button", name="Roll back to this").click()
+    expect(page.locator(".alert.ok")).to_have_text("Rolled back to version 1 (now version 3).")
+    expect(page.locator("#current-value")).to_contain_text('"input.received": 365')
+
+
+def _audit_as_compliance(page: Page, system: System) -> None:
+    """Search, an event with its proof against a signed checkpoint, and an export of the same search."""
+    maintenance.run(signer=default_signer(), store=default_store(), force=True)
+    page.click("nav >> text=Audit")
+    page.select_option("select[name=event_type]", "settings.changed")
+    page.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"event_type=settings.changed"))
+    expect(page.locator("table.audit-events tbody tr")).to_have_count(3)
+    _shot(page, "audit")
+    page.locator("table.audit-events tbody tr").last.locator("a").click()
+    expect(page.locator("#payload")).to_contain_text("Records policy 2026")
+    expect(page.locator("#contents")).to_have_text("match the hash")
+    expect(page.locator("#proof-result")).to_contain_text("verified the event is in the signed tree")
+    _shot(page, "audit-event")
+    page.go_back()
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    exported = Path(download.value.path()).read_text().splitlines()
+    assert exported[0].startswith("seq,ts,event_type,actor")
+    assert len(exported) == 4
+    assert all(",settings.changed," in line for line in exported[1:])
 
 
 def test_every_page_in_a_real_browser(system: System, tmp_path: Path) -> None:
@@ -252,9 +317,19 @@ def test_every_page_in_a_real_browser(system: System, tmp_path: Path) -> None:
         page.get_by_role("button", name="Resolve").click()
         expect(page.locator(".alert.ok")).to_have_text("Escalation resolved.")
         expect(page.locator("table.escalations")).to_contain_text("No open escalations.")
+        # A Slack reply that failed for good (after the dashboard and conversation counts above).
+        replayed = data.failed_delivery(
+            data.question(seeded["eli"], "Where is the VPN guide?", channel="slack")  # type: ignore[arg-type]
+        )
         page.click("nav >> text=Failed deliveries")
         expect(page.locator("table.deliveries")).to_contain_text("channel_not_found")
+        expect(page.locator("table.deliveries tbody tr")).to_have_count(2)
         _shot(page, "deliveries")
+        page.locator("table.deliveries tr", has_text="Where is the VPN guide?").get_by_role(
+            "button", name="Replay"
+        ).click()
+        expect(page.locator(".alert.ok")).to_have_text("Delivery queued again.")
+        expect(page.locator("table.deliveries tbody tr")).to_have_count(1)
 
         # Users and roles: give the newcomer the viewer role.
         page.click("nav >> text=Users and roles")
@@ -263,6 +338,17 @@ def test_every_page_in_a_real_browser(system: System, tmp_path: Path) -> None:
         _shot(page, "users")
         row.get_by_role("button", name="Save").click()
         expect(page.locator(".alert.ok")).to_have_text("Roles changed.")
+
+        _retention_and_holds(page)
+        # The admin verifies the chain but sees no payloads.
+        page.click("nav >> text=Audit")
+        expect(page.locator("table.audit-events")).to_contain_text("settings.changed")
+        expect(page.locator("#chain-state")).to_contain_text("Payloads are hidden")
+        expect(page.locator("input[name=q]")).to_have_count(0)
+        expect(page.locator("#export-csv")).to_have_count(0)
+        page.click("#verify")
+        expect(page.locator("#verdict")).to_contain_text("Intact: events 1–")
+        _shot(page, "audit-verify")
 
         # Sign out ends the session on the server: the console asks to sign in again.
         page.get_by_role("button", name="Sign out").click()
@@ -279,6 +365,7 @@ def test_every_page_in_a_real_browser(system: System, tmp_path: Path) -> None:
         expect(page.locator("form.roles")).to_have_count(0)
         page.goto(f"{system.base}/corrections?status=all")
         expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+        _audit_as_compliance(page, system)
         context.close()
     assert problems == []
 
@@ -291,6 +378,9 @@ def test_every_page_in_a_real_browser(system: System, tmp_path: Path) -> None:
         assert corrections.get(session, correction_id=seeded["rejected"]).status == "rejected"  # type: ignore[arg-type]
         newcomer = principals.get(session, principal_id=seeded["newcomer"])  # type: ignore[arg-type]
         assert newcomer.roles == ["viewer"]
+        requeued = session.get(Delivery, replayed)
+        assert requeued is not None
+        assert requeued.status != "failed"
     # The approved correction now answers the question.
     again = system.ask(LEAVE_QUESTION, "dana@example.com")
     assert again["mode"] == "curated"

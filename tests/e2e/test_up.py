@@ -17,6 +17,7 @@ import pytest
 
 from app.runtime.postgres import free_port
 from tests.fakes.openai_server import StubServer
+from tests.support import email as email_support
 from tests.support.processes import REPO, plinth_env, run_cli
 
 pytestmark = pytest.mark.slow
@@ -70,6 +71,9 @@ def test_up_ingest_ask_stop_and_restart(tmp_path: Path, stub_llm: StubServer, sh
             "PLINTH_API_PORT": str(free_port()),
             "PLINTH_EMBEDDED_REDIS_PROBE_LOCAL": "false",
             "PLINTH_LLM_BASE_URL": stub_llm.base_url,
+            "PLINTH_EMAIL_LISTEN_PORT": str(free_port()),
+            "PLINTH_EMAIL_RELAY_PORT": str(free_port()),
+            "PLINTH_EMAIL_ALLOWED_DOMAINS": '["example.com"]',
         }
     )
     up = Up(env, tmp_path / "up.log")
@@ -121,6 +125,15 @@ def test_up_ingest_ask_stop_and_restart(tmp_path: Path, stub_llm: StubServer, sh
     metrics = httpx.get(f"http://127.0.0.1:{env['PLINTH_API_PORT']}/metrics", timeout=10).text
     assert 'plinth_answers_total{answered="true",mode="generated"} 1.0' in metrics
     assert 'plinth_task_duration_seconds_count{outcome="success",task="plinth.answer"} 1.0' in metrics
+
+    # A question by email is answered into the local sink the embedded default runs.
+    assert f"SMTP         127.0.0.1:{env['PLINTH_EMAIL_LISTEN_PORT']}" in up.log.read_text()
+    question = email_support.message(subject="Leave", body="How many hours of annual leave do I earn?")
+    email_support.inbound_id(email_support.send(int(env["PLINTH_EMAIL_LISTEN_PORT"]), bytes(question)))
+    replies = email_support.wait_until(
+        lambda: email_support.sink_mail(home / "mail" / "sink"), timeout=180, what="the emailed answer"
+    )
+    assert replies[0]["In-Reply-To"] == question["Message-ID"]
 
     empty = run_cli("ask", "   ", env=env)
     assert empty.returncode == 2

@@ -20,8 +20,16 @@ from app.api.factory import create_app
 from app.console.access import Permission
 from app.core.db import session_scope
 from app.core.settings import get_settings
+from app.domains.runtime_config import service as runtime_config
+from app.domains.runtime_config.sections import RETENTION
+from app.runtime.redis_server import BundledRedis
+from audit import retention
 from audit.models import AuditEvent
+from audit.verify import chain_head
+from tests.conftest import Env
 from tests.support import console as data
+from tests.support import jobs as jobs_data
+from tests.support.audit import append_events
 
 P = Permission
 PUBLIC, AUTHENTICATED, SIGNED_IN = "public", "authenticated", "signed in"
@@ -78,9 +86,46 @@ SPEC: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/audit/events"): Rule(P.AUDIT_READ_PAYLOADS, 200),
     ("GET", "/api/v1/audit/export"): Rule(P.AUDIT_EXPORT, 200),
     ("GET", "/api/v1/audit/status"): Rule(P.AUDIT_READ, 200),
+    ("GET", "/api/v1/jobs/failed"): Rule(P.JOBS_REPLAY, 200),
+    ("POST", "/api/v1/jobs/failed/{failed_task_id}/replay"): Rule(P.JOBS_REPLAY, 200),
+    ("GET", "/jobs"): Rule(P.JOBS_REPLAY, 200),
+    ("POST", "/jobs/{failed_task_id}/replay"): Rule(P.JOBS_REPLAY, 303, form={}),
+    ("GET", "/api/v1/audit/events/{seq}"): Rule(P.AUDIT_READ, 200),
+    ("POST", "/api/v1/audit/verify"): Rule(P.AUDIT_READ, 200),
+    ("GET", "/audit"): Rule(P.AUDIT_READ, 200),
+    ("GET", "/audit/events/{seq}"): Rule(P.AUDIT_READ, 200),
+    ("POST", "/audit/verify"): Rule(P.AUDIT_READ, 200, form={}),
+    ("POST", "/api/v1/deliveries/{delivery_id}/replay"): Rule(P.DELIVERIES_REPLAY, 202),
+    ("POST", "/deliveries/{delivery_id}/replay"): Rule(P.DELIVERIES_REPLAY, 303, form={}),
+    # The same value again is no new version: a second admitted caller gets 200 too.
+    ("PUT", "/api/v1/settings/{key}"): Rule(
+        P.SETTINGS_CHANGE, 200, body={"value": {"periods": {"input.received": 400, "output.generated": 9}}}
+    ),
+    ("GET", "/api/v1/settings"): Rule(P.SETTINGS_READ, 200),
+    ("GET", "/api/v1/settings/{key}"): Rule(P.SETTINGS_READ, 200),
+    ("GET", "/api/v1/settings/{key}/versions"): Rule(P.SETTINGS_READ, 200),
+    ("GET", "/api/v1/settings/{key}/diff"): Rule(P.SETTINGS_READ, 200),
+    ("POST", "/api/v1/settings/{key}/versions/{version}/rollback"): Rule(P.SETTINGS_CHANGE, 200, body={}),
+    ("GET", "/settings/retention"): Rule(P.SETTINGS_READ, 200),
+    ("POST", "/settings/retention"): Rule(
+        P.SETTINGS_CHANGE, 303, form={"event_type": "feedback.recorded", "days": "700"}
+    ),
+    ("POST", "/settings/retention/holds"): Rule(
+        P.SETTINGS_CHANGE, 303, form={"reason": "litigation", "correlation_id": "case-9"}
+    ),
+    ("POST", "/settings/retention/holds/{hold_id}/release"): Rule(P.SETTINGS_CHANGE, 303, form={}),
+    ("POST", "/settings/retention/purges"): Rule(
+        P.SETTINGS_CHANGE, 303, form={"event_type": "input.received"}
+    ),
+    ("POST", "/settings/retention/purges/{request_id}/approve"): Rule(P.SETTINGS_CHANGE, 303, form={}),
+    ("GET", "/settings/{key}/history"): Rule(P.SETTINGS_READ, 200),
+    ("POST", "/settings/{key}/versions/{version}/rollback"): Rule(P.SETTINGS_CHANGE, 303, form={}),
 }
 # /readyz pings Redis and a worker, which this test has none of: its (public) behaviour is tested elsewhere.
 NOT_CALLED = {("GET", "/readyz")}
+# Mounted only when Slack is configured, and authenticated by Slack's request signature, not a token or a
+# session: tests/e2e/test_slack.py sends it signed (and badly signed, and stale) requests.
+NOT_CALLED.add(("POST", "/slack/events"))
 CALLERS = ("anonymous", "service", "no role", "viewer", "compliance", "admin", "admin+audit_payloads")
 ROLES = {
     "no role": [],
@@ -112,7 +157,7 @@ class World:
     tokens: dict[str, str | None]
     people: dict[str, data.Person]
     submitter: data.Person
-    objects: dict[str, Callable[[], uuid.UUID]]
+    objects: dict[str, Callable[[], object]]
 
     def headers(self, caller: str) -> dict[str, str]:
         token = self.tokens[caller]
@@ -129,7 +174,11 @@ class World:
 
 
 @pytest.fixture
-def world(database_url: str) -> World:
+def world(database_url: str, redis_server: BundledRedis, env: Env) -> World:
+    # Replayed deliveries are queued in a database of the bundled Redis that no test's worker consumes.
+    env.set(PLINTH_REDIS_URL=redis_server.url.rsplit("/", 1)[0] + "/7")
+    with session_scope() as session:
+        retention.set_retention(session, event_type="input.received", days=400, by="system")
     people = {
         name: data.person(f"{name.replace(' ', '-').replace('+', '-')}@example.com", roles)
         for name, roles in ROLES.items()
@@ -140,11 +189,46 @@ def world(database_url: str) -> World:
     def message() -> uuid.UUID:
         return data.question(submitter.id, f"Question {next(counter)}?")
 
-    objects: dict[str, Callable[[], uuid.UUID]] = {
+    def rollback_target() -> int:
+        """A version of the retention settings that differs from the one in force only in its own type."""
+        kind = f"test.kind{next(counter)}"
+        with session_scope() as session:
+            periods = dict(runtime_config.current(session, key=RETENTION).value["periods"])
+            target = runtime_config.change(
+                session, key=RETENTION, value={"periods": {**periods, kind: 5}}, by="system"
+            ).version
+            runtime_config.change(
+                session, key=RETENTION, value={"periods": {**periods, kind: 6}}, by="system"
+            )
+            return target
+
+    def hold() -> uuid.UUID:
+        with session_scope() as session:
+            return retention.place_hold(session, reason="case", by="system", correlation_id="case-1").id
+
+    def purge_request() -> uuid.UUID:
+        with session_scope() as session:
+            return retention.request_purge(session, event_type="input.received", by="system").id
+
+    def seq() -> int:
+        append_events(1)
+        with session_scope() as session:
+            return chain_head(session)
+
+    objects: dict[str, Callable[[], object]] = {
         "message_id": message,
+        "seq": seq,
+        "delivery_id": lambda: data.failed_delivery(
+            data.question(submitter.id, "Via Slack?", channel="slack")
+        ),
+        "key": lambda: RETENTION,
+        "version": rollback_target,
+        "hold_id": hold,
+        "request_id": purge_request,
         "correction_id": lambda: data.correction(message(), submitter.id),
         "escalation_id": lambda: data.escalation(message(), submitter.id),
         "principal_id": lambda: data.person(f"target{next(counter)}@example.com", []).id,
+        "failed_task_id": jobs_data.failed_task,
     }
     tokens: dict[str, str | None] = {"anonymous": None, "service": get_settings().api_token()}
     tokens.update({name: p.token for name, p in people.items()})

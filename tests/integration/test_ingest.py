@@ -35,7 +35,7 @@ def test_markdown_is_chunked_embedded_and_audited(database_url: str, shared_data
     assert all(len(c.embedding) == 384 and c.active for c in chunks)
     assert any(c.heading and "Annual leave" in c.heading for c in chunks)
     assert version is not None
-    assert version.parser == "plinth-text"
+    assert version.parser == "charset-normalizer"
     assert version.media_type == "text/markdown"
     assert len(version.content_sha256) == 64
     assert [e.payload["chunks"] for e in events] == [outcome.chunks]

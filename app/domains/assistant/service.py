@@ -14,6 +14,7 @@ from app.core import metrics, tracing
 from app.core.settings import get_settings
 from app.domains.assistant import cache
 from app.domains.assistant.accounting import account, answer_cost, audit_event
+from app.domains.channels import service as channels
 from app.domains.conversations import service as conversations
 from app.domains.conversations.schemas import AnswerSummary
 from app.domains.corrections import service as corrections
@@ -22,7 +23,6 @@ from app.domains.models import service as models
 from app.domains.principals import service as principals
 from app.domains.usage import service as usage
 from rag import passages as passage_lookup
-from rag import retrieval
 from rag.embedding_cache import get_cached_embedder
 from rag.generation import DraftAnswer, compose_answer, curated_answer, refused_answer
 from rag.llm import Endpoint, LlmClient
@@ -80,19 +80,17 @@ def _answer(
         )
         draft = refused_answer(budget.refusal)
         return account(session, message=message, scope=scope, draft=draft, started=started, record={})
-    grants = principals.access_grants(asker)
+    readers = _read_scope(session, message=message)
     endpoints = models.endpoints(session)
     template = models.active_prompt(session)
     retrieval_settings = {
-        "embedding_model": settings.embedding.model,
-        "top_k": settings.retrieval.top_k,
-        "ef_search": settings.retrieval.hnsw_ef_search,
+        **knowledge.retrieval_settings(),
         "min_similarity": settings.retrieval.min_similarity,
         "min_support": settings.llm.min_support,
     }
     key = cache.key_for(
         question=message.text,
-        scope=[grants] if message.audience is None else f"{message.audience}|{sorted(grants)}",
+        scope=[*readers.grant_sets, ["shared", *readers.shared_grants]],
         corpus_version=knowledge.corpus_version(session),
         endpoints=endpoints,
         prompt_version=template.version,
@@ -114,7 +112,7 @@ def _answer(
         draft = _compose(
             session,
             message=message,
-            grants=grants,
+            readers=readers,
             endpoints=endpoints,
             template=template,
             record=record,
@@ -139,7 +137,7 @@ def _compose(
     session: Session,
     *,
     message: conversations.Message,
-    grants: Sequence[str],
+    readers: knowledge.ReadScope,
     endpoints: Sequence[Endpoint],
     template: PromptTemplate,
     record: dict[str, object],
@@ -152,7 +150,11 @@ def _compose(
         query = embedder.embed([message.text])[0]
         conversations.remember_query_embedding(session, message=message, embedding=query.tolist())
         curated = corrections.match(
-            session, question=message.text, query_embedding=query.tolist(), grants=grants
+            session,
+            question=message.text,
+            query_embedding=query.tolist(),
+            grant_sets=readers.grant_sets,
+            shared_grants=readers.shared_grants,
         )
         if curated is not None:
             sources = passage_lookup.by_chunk_ids(
@@ -161,12 +163,8 @@ def _compose(
             record["correction_id"] = str(curated.correction_id)
             span.update(metadata={"correction_id": str(curated.correction_id)})
             return curated_answer(curated.text, sources)
-        passages = retrieval.search(
-            session,
-            query=query,
-            grants=grants,
-            k=settings.retrieval.top_k,
-            ef_search=settings.retrieval.hnsw_ef_search,
+        passages = knowledge.search(
+            session, question=message.text, query_embedding=query, scope=readers, k=settings.retrieval.top_k
         )
         span.update(
             output=[{"chunk_id": p.chunk_id, "title": p.title, "score": round(p.score, 4)} for p in passages]
@@ -203,6 +201,18 @@ def _compose(
             },
         )
     return draft
+
+
+def _read_scope(session: Session, *, message: conversations.Message) -> knowledge.ReadScope:
+    """Who will read the answer: the asker alone, or everyone in the channel it is posted to (the asker
+    included even before the member list is synced) — unless the channel has a configured scope."""
+    if message.audience is None:
+        return knowledge.read_scope(session, principal_ids=[message.principal_id])
+    configured = channels.audience_grants(session, audience=message.audience)
+    if configured:
+        return knowledge.read_scope(session, principal_ids=[], shared_grants=configured)
+    members = channels.audience_members(session, audience=message.audience)
+    return knowledge.read_scope(session, principal_ids=[message.principal_id, *members])
 
 
 def llm_healthy() -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.core import tracing
 from app.core.db import utcnow
-from app.core.errors import NotFound
+from app.core.errors import Conflict, NotFound
 from app.domains.conversations.models import Answer, Delivery, Message
 from audit import events
 from audit import store as audit_store
@@ -150,3 +150,28 @@ def failed(session: Session, *, limit: int = 100) -> Sequence[Delivery]:
     return session.scalars(
         select(Delivery).where(Delivery.status == "failed").order_by(Delivery.updated_at.desc()).limit(limit)
     ).all()
+
+
+def requeue(session: Session, *, delivery_id: uuid.UUID, by: str) -> Delivery:
+    """Put a failed delivery back to pending for another attempt (an admin's replay); audited. The caller
+    queues the delivery task in the same unit of work and commits only once it is queued."""
+    delivery, message = _locked(session, delivery_id)
+    if delivery.status != "failed":
+        raise Conflict(f"delivery {delivery_id} is {delivery.status}, not failed: nothing to replay")
+    delivery.status = "pending"
+    delivery.updated_at = utcnow()
+    audit_store.append(
+        session,
+        event_type=events.OUTPUT_DELIVERY_REQUEUED,
+        actor=by,
+        channel=delivery.channel,
+        subject=f"answer:{delivery.answer_id}",
+        correlation_id=message.correlation_id,
+        payload={
+            "purpose": delivery.purpose,
+            "attempts": delivery.attempts,
+            "last_error": delivery.last_error,
+        },
+    )
+    session.flush()
+    return delivery

@@ -159,14 +159,27 @@ def list_corrections(
     return session.scalars(query).all()
 
 
-def _readable(correction: Correction, grants: set[str]) -> bool:
-    return all(grants & set(access) for access in correction.required_access)
+def _readable(correction: Correction, grant_sets: Sequence[Sequence[str]], shared: Sequence[str]) -> bool:
+    """Whether every reader may see every source the correction rests on (or the shared grants may)."""
+
+    def opens(grants: set[str]) -> bool:
+        return all(grants & set(access) for access in correction.required_access)
+
+    return (bool(grant_sets) and all(opens(set(g)) for g in grant_sets)) or (
+        bool(shared) and opens(set(shared))
+    )
 
 
 def match(
-    session: Session, *, question: str, query_embedding: Sequence[float], grants: Sequence[str]
+    session: Session,
+    *,
+    question: str,
+    query_embedding: Sequence[float],
+    grant_sets: Sequence[Sequence[str]],
+    shared_grants: Sequence[str] = (),
 ) -> CuratedAnswer | None:
-    """The approved correction answering this question for someone holding `grants`, if any."""
+    """The approved correction answering this question for readers holding `grant_sets` (one set per
+    reader, as in the knowledge read scope) or `shared_grants`, if any."""
     min_similarity = get_settings().corrections.match_similarity
     distance = Correction.question_embedding.cosine_distance(list(query_embedding))
     similarity = (1 - distance).label("similarity")
@@ -182,9 +195,9 @@ def match(
         .order_by(distance.nulls_last(), Correction.reviewed_at.desc())
         .limit(_MATCH_CANDIDATES)
     ).all()
-    held = set(grants)
     for correction, score in candidates:
-        if correction.final_text and correction.reviewed_at and _readable(correction, held):
+        readable = _readable(correction, grant_sets, shared_grants)
+        if correction.final_text and correction.reviewed_at and readable:
             return CuratedAnswer(
                 correction_id=correction.id,
                 text=correction.final_text,

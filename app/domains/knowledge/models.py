@@ -38,6 +38,8 @@ class Document(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     review_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Past its review or expiry date a document is still retrievable, but answers flag it as stale.
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     versions: Mapped[list[DocumentVersion]] = relationship(
         back_populates="document", order_by="DocumentVersion.version_no"
@@ -65,5 +67,25 @@ class DocumentVersion(Base):
     submitted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("principals.id"))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Parts left out with the reason (e.g. an email attachment of an unsupported type).
+    skipped_parts: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
 
     document: Mapped[Document] = relationship(back_populates="versions")
+
+
+class IngestRefusal(Base):
+    """A file that was refused, with the reason its submitter was told; its bytes stay in the blob store."""
+
+    __tablename__ = "ingest_refusals"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    channel: Mapped[str] = mapped_column(Text)
+    submitted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("principals.id"))
+    original_name: Mapped[str] = mapped_column(Text)
+    source_name: Mapped[str | None] = mapped_column(Text)
+    source_key: Mapped[str | None] = mapped_column(Text)
+    content_sha256: Mapped[str | None] = mapped_column(Text)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)

@@ -1,198 +1,140 @@
-"""Ingest documents: store the original bytes, parse, validate, chunk, embed and index one version —
-all in the caller's transaction, so a refused or failed file leaves nothing behind but its refusal."""
+"""The knowledge base: ingest documents (see `ingestion`), manage them (see `lifecycle`), and retrieve
+what a set of readers may see."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.blobs import BlobStore
-from app.core.db import utcnow
 from app.core.settings import get_settings
 from app.domains.knowledge import corpus
-from app.domains.knowledge.models import Document, DocumentVersion, KnowledgeSource
-from app.domains.knowledge.schemas import IngestOutcome
+from app.domains.knowledge.ingestion import ensure_source, ingest
+from app.domains.knowledge.lifecycle import (
+    delete_document,
+    list_documents,
+    list_refusals,
+    record_refusal,
+    set_access,
+    set_review,
+    show_document,
+    stale_document_ids,
+)
+from app.domains.knowledge.models import Document
+from app.domains.knowledge.schemas import ReadScope
 from app.domains.principals import service as principals
-from audit import events
-from audit import store as audit_store
-from rag import chunking, loaders, store
-from rag.embeddings import get_embedder
-from rag.errors import IngestRefused
+from rag import retrieval
+from rag.embeddings import Vector, get_embedder
+from rag.retrieval import Passage
+
+__all__ = [
+    "ReadScope",
+    "delete_document",
+    "ensure_source",
+    "ingest",
+    "list_documents",
+    "list_refusals",
+    "read_scope",
+    "record_refusal",
+    "resolve_access",
+    "retrieval_settings",
+    "search",
+    "set_access",
+    "set_review",
+    "show_document",
+]
+
+SLACK_CHANNEL_PREFIX = "slack:"
 
 
-def ensure_source(session: Session, *, name: str, channel: str) -> KnowledgeSource:
-    source = session.scalar(select(KnowledgeSource).where(KnowledgeSource.name == name))
-    if source is None:
-        source = KnowledgeSource(name=name, channel=channel)
-        session.add(source)
-        session.flush()
-    return source
+def resolve_access(session: Session, specs: list[str]) -> list[str]:
+    """Access entries as people type them — org, group:NAME, user:HANDLE, or slack:TEAM:CHANNEL (that
+    channel's members, held as a group grant) — to stored grants."""
+    channels = [principals.group_grant(s) for s in specs if s.startswith(SLACK_CHANNEL_PREFIX)]
+    others = [s for s in specs if not s.startswith(SLACK_CHANNEL_PREFIX)]
+    grants = principals.resolve_grants(session, others) if others else []
+    return sorted(set(grants) | set(channels))
 
 
-def ingest(
+def read_scope(
+    session: Session, *, principal_ids: Sequence[uuid.UUID], shared_grants: Sequence[str] = ()
+) -> ReadScope:
+    """What these readers may all see: one grant set per reader (a channel answer is seen by everyone
+    in it), or anything the shared grants open (a channel's configured scope)."""
+    grant_sets = tuple(
+        tuple(sorted(principals.access_grants(principals.get(session, principal_id=pid))))
+        for pid in dict.fromkeys(principal_ids)
+    )
+    return ReadScope(grant_sets=grant_sets, shared_grants=tuple(sorted(set(shared_grants))))
+
+
+def _params(k: int) -> retrieval.HybridParams:
+    settings = get_settings()
+    knowledge = settings.knowledge
+    return retrieval.HybridParams(
+        k=k,
+        ef_search=settings.retrieval.hnsw_ef_search,
+        max_scan_tuples=knowledge.max_scan_tuples,
+        candidates=knowledge.candidates,
+        rrf_k=knowledge.rrf_k,
+        dense_weight=knowledge.dense_weight,
+        text_weight=knowledge.text_weight,
+        text_configs=tuple(knowledge.text_search_configs),
+        mode=knowledge.retrieval_mode,
+    )
+
+
+def search(
     session: Session,
     *,
-    blobs: BlobStore,
-    stream: BinaryIO,
-    original_name: str,
-    source_name: str,
-    source_key: str,
-    channel: str,
-    submitted_by: uuid.UUID | None,
-    access: list[str],
-) -> IngestOutcome:
-    """Ingest one file as a new version of the document (source, key). Raises IngestRefused."""
-    limits = get_settings().limits
-    blob = blobs.put_stream(stream)
-    if blob.size == 0:
-        raise IngestRefused("empty", "the file is empty")
-    if blob.size > limits.max_file_bytes:
-        raise IngestRefused(
-            "too_large", f"{blob.size} bytes is over the limit of {limits.max_file_bytes} bytes"
-        )
-    source = ensure_source(session, name=source_name, channel=channel)
-    document = session.scalar(
-        select(Document)
-        .where(Document.source_id == source.id, Document.source_key == source_key)
-        .with_for_update()
-    )
-    if document is not None and document.deleted_at is None:
-        current = _current_version(session, document)
-        if current is not None and current.content_sha256 == blob.key:
-            audit_store.append(
-                session,
-                event_type=events.DOCUMENT_DUPLICATE,
-                actor=principals.actor(submitted_by),
-                channel=channel,
-                subject=f"document:{document.id}",
-                payload={"name": original_name, "sha256": blob.key, "version_no": current.version_no},
-            )
-            return IngestOutcome(
-                status="duplicate",
-                document_id=document.id,
-                version_no=current.version_no,
-                title=document.title,
-                chunks=current.chunk_count,
-            )
+    question: str,
+    query_embedding: Vector | Sequence[float],
+    scope: ReadScope,
+    k: int,
+    overrides: Mapping[str, Any] | None = None,
+) -> list[Passage]:
+    """The k passages best for the question that the scope may read (hybrid unless configured dense),
+    best first, each flagged when its document is past its review or expiry date. `overrides` replaces
+    retrieval parameters (mode, weights) for evaluations."""
+    import numpy as np
 
-    with blobs.open(blob.key) as original:
-        parsed = loaders.parse(original, name=original_name, max_pages=limits.max_pages)
-    embedder = get_embedder()
-    chunk_settings = get_settings().chunking
-    drafts = list(
-        chunking.chunk_sections(
-            parsed.sections,
-            markdown=parsed.media_type == "text/markdown",
-            tokenize=embedder.tokenize,
-            chunk_tokens=chunk_settings.chunk_tokens,
-            overlap_tokens=chunk_settings.overlap_tokens,
-        )
-    )
-    if not drafts:
-        raise IngestRefused(
-            "no_text", "the file has no extractable text (scanned images need OCR, which is not enabled)"
-        )
-
-    now = utcnow()
-    if document is None:
-        document = Document(source_id=source.id, source_key=source_key, title=parsed.title, access=access)
-        session.add(document)
-        session.flush()
-    else:
-        store.retire_document_chunks(session, document_id=document.id)
-        session.execute(
-            update(DocumentVersion)
-            .where(DocumentVersion.document_id == document.id, DocumentVersion.retired_at.is_(None))
-            .values(retired_at=now)
-        )
-        document.title, document.access, document.deleted_at = parsed.title, access, None
-    version = DocumentVersion(
-        document_id=document.id,
-        version_no=document.current_version_no + 1,
-        content_sha256=blob.key,
-        size_bytes=blob.size,
-        original_name=original_name,
-        media_type=parsed.media_type,
-        parser=parsed.parser,
-        parser_version=parsed.parser_version,
-        page_count=parsed.page_count,
-        chunk_count=len(drafts),
-        channel=channel,
-        submitted_by=submitted_by,
-        received_at=now,
-    )
-    session.add(version)
-    document.current_version_no = version.version_no
-    document.updated_at = now
-    session.flush()
-
-    vectors = embedder.embed([d.text for d in drafts])
-    store.add_chunks(
+    query = np.asarray(query_embedding, dtype=np.float32)
+    passages = retrieval.search(
         session,
-        document_id=document.id,
-        document_version_id=version.id,
-        version_no=version.version_no,
-        title=parsed.title,
-        source=original_name,
-        access=access,
-        drafts=drafts,
-        embeddings=vectors,
+        question=question,
+        query=query,
+        scope=retrieval.Filter(grant_sets=scope.grant_sets, shared=scope.shared_grants),
+        p=dataclasses.replace(_params(k), **(overrides or {})),
     )
-    corpus.bump(session)
-    audit_store.append(
-        session,
-        event_type=events.DOCUMENT_INGESTED,
-        actor=principals.actor(submitted_by),
-        channel=channel,
-        subject=f"document:{document.id}",
-        payload={
-            "name": original_name,
-            "sha256": blob.key,
-            "version_no": version.version_no,
-            "media_type": parsed.media_type,
-            "parser": f"{parsed.parser} {parsed.parser_version}",
-            "chunks": len(drafts),
-            "access": access,
-        },
-    )
-    return IngestOutcome(
-        status="ingested",
-        document_id=document.id,
-        version_no=version.version_no,
-        title=parsed.title,
-        chunks=len(drafts),
-    )
+    stale = stale_document_ids(session, document_ids=list({p.document_id for p in passages}))
+    return [dataclasses.replace(p, stale=p.document_id in stale) for p in passages]
 
 
-def record_refusal(
-    session: Session,
-    *,
-    original_name: str,
-    channel: str,
-    submitted_by: uuid.UUID | None,
-    error: IngestRefused,
-) -> None:
-    audit_store.append(
-        session,
-        event_type=events.DOCUMENT_REFUSED,
-        actor=principals.actor(submitted_by),
-        channel=channel,
-        payload={"name": original_name, "reason": error.reason, "message": error.message},
-    )
+def retrieval_settings() -> dict[str, object]:
+    """What to record with an answer to reproduce its retrieval."""
+    settings = get_settings()
+    return {
+        "embedding_model": get_settings().embedding.model,
+        "mode": settings.knowledge.retrieval_mode,
+        "top_k": settings.retrieval.top_k,
+        "ef_search": settings.retrieval.hnsw_ef_search,
+        "iterative_scan": "relaxed_order",
+        "max_scan_tuples": settings.knowledge.max_scan_tuples,
+        "candidates": settings.knowledge.candidates,
+        "rrf_k": settings.knowledge.rrf_k,
+        "dense_weight": settings.knowledge.dense_weight,
+        "text_weight": settings.knowledge.text_weight,
+        "text_search_configs": list(settings.knowledge.text_search_configs),
+    }
 
 
-def _current_version(session: Session, document: Document) -> DocumentVersion | None:
-    return session.scalar(
-        select(DocumentVersion).where(
-            DocumentVersion.document_id == document.id,
-            DocumentVersion.version_no == document.current_version_no,
-        )
-    )
+def embed_query(question: str) -> Vector:
+    return get_embedder().embed([question])[0]
 
 
 def access_lists(session: Session, *, document_ids: Sequence[uuid.UUID]) -> list[list[str]]:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from app.core.db import utcnow
@@ -67,14 +68,20 @@ def ensure_local(session: Session, *, handle: str, groups: list[str] | None = No
         raise InvalidInput(f"invalid user handle {handle!r}: use letters, digits and . _ @ + -")
     principal = find_by_handle(session, handle=handle)
     if principal is None:
-        principal = Principal(
-            handle=handle,
-            display_name=handle,
-            email=handle if "@" in handle else None,
-            groups=list(groups or []),
+        # Two first uses at once (two questions from a new user) must not collide on the handle.
+        session.execute(
+            pg_insert(Principal)
+            .values(
+                handle=handle,
+                display_name=handle,
+                email=handle if "@" in handle else None,
+                groups=list(groups or []),
+            )
+            .on_conflict_do_nothing()
         )
-        session.add(principal)
-        session.flush()
+        principal = find_by_handle(session, handle=handle)
+        if principal is None:
+            raise InvalidInput(f"the email address {handle!r} belongs to another user")
     elif groups is not None and set(groups) - set(principal.groups):
         principal.groups = sorted(set(principal.groups) | set(groups))
         session.flush()

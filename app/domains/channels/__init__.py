@@ -1,0 +1,1 @@
+"""Shared conversations Plinth answers in (Slack channels): their settings and members."""

@@ -1,0 +1,1 @@
+"""Settings changed at run time (from the console): versioned, audited, with diff and rollback."""
