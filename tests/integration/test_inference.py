@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,9 @@ from sqlalchemy import select
 
 from app.core.db import session_scope
 from app.domains.assistant import service as assistant
+from app.domains.channels import service as channels
 from app.domains.conversations import service as conversations
+from app.domains.conversations.models import Answer
 from app.domains.models import service as models
 from app.domains.principals import service as principals
 from app.domains.usage import service as usage
@@ -38,7 +41,13 @@ def corpus(database_url: str, shared_data: Path, env: Env, stub_llm: StubServer)
     return stub_llm
 
 
-def _ask(question: str = QUESTION, *, user: str = "asker", audience: str | None = None, progress=None):  # type: ignore[no-untyped-def]
+def _ask(
+    question: str = QUESTION,
+    *,
+    user: str = "asker",
+    audience: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[Answer, str]:
     with session_scope() as session:
         asker = principals.ensure_local(session, handle=user)
         receipt = conversations.record_inbound(
@@ -241,17 +250,22 @@ def test_cache_is_never_shared_across_scopes(corpus: StubServer) -> None:
         principals.ensure_local(session, handle="scope-b", groups=["finance"])
     _ask(user="scope-b")
     assert len(corpus.state.requests) == requests + 1  # other grants: answered afresh
+    with session_scope() as session:
+        members = [principals.ensure_local(session, handle=h).id for h in ("scope-a", "scope-b")]
+        channels.replace_members(
+            session, audience="slack:T1:C9", principal_ids=members, has_external_members=False
+        )
     _ask(user="scope-a", audience="slack:T1:C9")
-    assert len(corpus.state.requests) == requests + 2  # a channel audience is another scope
+    assert len(corpus.state.requests) == requests + 2  # read by both: another scope
+    _ask(user="scope-b", audience="slack:T1:C9")
+    assert len(corpus.state.requests) == requests + 2  # the same readers, whoever asks
 
 
 def test_ingestion_invalidates_the_cache(corpus: StubServer, shared_data: Path) -> None:
     _ask(user="inv")
     requests = len(corpus.state.requests)
     ingest_file(
-        shared_data / "qa" / "handbook-18F" / "pages" / "travel-and-leave" / "leave.md",
-        name="leave-copy.md",
-        key="another-key",
+        shared_data / "qa" / "handbook-18F" / "pages" / "travel-and-leave" / "overtime.md", key="overtime"
     )
     _ask(user="inv")
     assert len(corpus.state.requests) == requests + 1
