@@ -80,3 +80,7 @@ def test_control_characters_are_removed() -> None:
     )
     parsed = _parse(b"a line\r\nnext\x07 line")
     assert next(iter(parsed.sections)).text == "a line\nnext line"
+
+
+def test_lone_surrogates_become_replacement_characters() -> None:
+    assert clean_text("caf\udce9 ok") == "caf\ufffd ok"
