@@ -53,6 +53,7 @@ class LlmSettings(BaseModel):
     breaker_fail_max: int = 5  # consecutive failed calls that open an endpoint's circuit
     breaker_reset_s: float = 30.0  # how long an open circuit refuses before one trial call
     progress_interval_s: float = 0.5  # at most one on_progress call per interval while streaming
+    history_turns: int = 3  # earlier turns of a thread given with a follow-up question
 
 
 class LocalLlmSettings(BaseModel):

@@ -74,7 +74,7 @@ def answer_reply(
         lines += ["", "Sources:"]
         items = []
         for c in answer.citations:
-            where = f", page {c.page}" if c.page else ""
+            where = (f", page {c.page}" if c.page else "") + (" (past its review date)" if c.stale else "")
             target = (
                 c.source if c.source.startswith(("https://", "http://")) else (link and f"{link}#c{c.number}")
             )

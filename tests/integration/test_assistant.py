@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ from sqlalchemy import select
 from app.core.db import session_scope
 from app.domains.assistant import service as assistant
 from app.domains.conversations import service as conversations
+from app.domains.knowledge import service as knowledge
 from app.domains.principals import service as principals
 from audit.models import AuditEvent
 from tests.conftest import Env
@@ -119,3 +121,19 @@ def test_bad_questions_get_a_clear_error(database_url: str, text: str, message: 
         asker = principals.ensure_local(session, handle="bad")
         with pytest.raises(InvalidInput, match=message):
             conversations.record_inbound(session, channel="cli", principal_id=asker.id, text=text)
+
+
+def test_a_source_past_its_review_date_is_flagged_stale(leave_corpus: None) -> None:
+    _, fresh = _ask(QUESTION, user="stale-reader")
+    assert fresh.citations
+    assert not any(c.stale for c in fresh.citations)
+    with session_scope() as session:
+        knowledge.set_review(
+            session,
+            document_id=fresh.citations[0].document_id,
+            review_at=datetime.now(UTC) - timedelta(days=1),
+            expires_at=None,
+            by=None,
+        )
+    _, later = _ask(QUESTION, user="stale-reader")
+    assert later.citations[0].stale

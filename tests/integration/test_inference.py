@@ -47,11 +47,17 @@ def _ask(
     user: str = "asker",
     audience: str | None = None,
     progress: Callable[[str], None] | None = None,
+    thread: str | None = None,
 ) -> tuple[Answer, str]:
     with session_scope() as session:
         asker = principals.ensure_local(session, handle=user)
         receipt = conversations.record_inbound(
-            session, channel="cli", principal_id=asker.id, text=question, audience=audience
+            session,
+            channel="cli",
+            principal_id=asker.id,
+            text=question,
+            audience=audience,
+            conversation_key=thread,
         )
     with session_scope() as session:
         assistant.answer_message(session, message_id=receipt.message_id, on_progress=progress)
@@ -269,3 +275,15 @@ def test_ingestion_invalidates_the_cache(corpus: StubServer, shared_data: Path) 
     )
     _ask(user="inv")
     assert len(corpus.state.requests) == requests + 1
+
+
+def test_a_follow_up_in_a_thread_is_read_with_the_turns_before_it(corpus: StubServer) -> None:
+    first, _ = _ask(user="thread-a", thread="thread-1")
+    _ask("And after three years?", user="thread-a", thread="thread-1")
+    prompt = corpus.state.requests[-1]["messages"][-1]["content"]
+    assert "And after three years?" in prompt
+    assert "Earlier in this conversation" in prompt
+    assert QUESTION in prompt
+    assert first.text[:40] in prompt
+    _ask("And after three years?", user="thread-a", thread="thread-2")
+    assert "Earlier in this conversation" not in corpus.state.requests[-1]["messages"][-1]["content"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,15 @@ from rag.llm import Endpoint, LlmClient
 from rag.prompts import PromptTemplate
 
 ProgressCallback = Callable[[str], None]
+EARLIER_ANSWER_CHARS = 400  # of each earlier answer given to the model as context
+
+
+@dataclass(frozen=True)
+class _Thread:
+    """A follow-up in a thread (Slack or email) is read with the turns before it."""
+
+    search_text: str  # the previous question and this one: what retrieval looks for
+    prompt_question: str  # this question, with the conversation so far as context for the model
 
 
 def answer_message(
@@ -88,8 +98,9 @@ def _answer(
         "min_similarity": settings.retrieval.min_similarity,
         "min_support": settings.llm.min_support,
     }
+    thread = _thread_context(session, message=message)
     key = cache.key_for(
-        question=message.text,
+        question=thread.prompt_question,
         scope=[*readers.grant_sets, ["shared", *readers.shared_grants]],
         corpus_version=knowledge.corpus_version(session),
         endpoints=endpoints,
@@ -112,6 +123,7 @@ def _answer(
         draft = _compose(
             session,
             message=message,
+            thread=thread,
             readers=readers,
             endpoints=endpoints,
             template=template,
@@ -137,6 +149,7 @@ def _compose(
     session: Session,
     *,
     message: conversations.Message,
+    thread: _Thread,
     readers: knowledge.ReadScope,
     endpoints: Sequence[Endpoint],
     template: PromptTemplate,
@@ -163,8 +176,15 @@ def _compose(
             record["correction_id"] = str(curated.correction_id)
             span.update(metadata={"correction_id": str(curated.correction_id)})
             return curated_answer(curated.text, sources)
+        search_query = (
+            query if thread.search_text == message.text else embedder.embed([thread.search_text])[0]
+        )
         passages = knowledge.search(
-            session, question=message.text, query_embedding=query, scope=readers, k=settings.retrieval.top_k
+            session,
+            question=thread.search_text,
+            query_embedding=search_query,
+            scope=readers,
+            k=settings.retrieval.top_k,
         )
         span.update(
             output=[{"chunk_id": p.chunk_id, "title": p.title, "score": round(p.score, 4)} for p in passages]
@@ -172,7 +192,7 @@ def _compose(
     client = LlmClient(endpoints, settings.llm) if endpoints else None
     with tracer.span("generate", as_type="generation", version=template.version) as generation:
         draft = compose_answer(
-            message.text,
+            thread.prompt_question,
             passages,
             llm=client,
             min_similarity=settings.retrieval.min_similarity,
@@ -203,6 +223,20 @@ def _compose(
     return draft
 
 
+def _thread_context(session: Session, *, message: conversations.Message) -> _Thread:
+    turns = conversations.earlier_turns(session, message=message, limit=get_settings().llm.history_turns)
+    if not turns:
+        return _Thread(search_text=message.text, prompt_question=message.text)
+    earlier = "\n".join(
+        f"- asked: {question}" + (f"\n  answered: {answer[:EARLIER_ANSWER_CHARS]}" if answer else "")
+        for question, answer in turns
+    )
+    return _Thread(
+        search_text=f"{turns[-1][0]} {message.text}",
+        prompt_question=f"{message.text}\n\n(Earlier in this conversation:\n{earlier})",
+    )
+
+
 def _read_scope(session: Session, *, message: conversations.Message) -> knowledge.ReadScope:
     """Who will read the answer: the asker alone, or everyone in the channel it is posted to (the asker
     included even before the member list is synced) — unless the channel has a configured scope."""
@@ -215,10 +249,12 @@ def _read_scope(session: Session, *, message: conversations.Message) -> knowledg
     return knowledge.read_scope(session, principal_ids=[message.principal_id, *members])
 
 
-def llm_healthy() -> bool:
-    """Whether any configured model endpoint answers /health (False when none is configured)."""
+def llm_health() -> tuple[list[str], bool]:
+    """The model endpoints answers would use (the registry's, else the settings') and whether any of
+    them answers /health."""
     from app.core.db import session_scope
 
     with session_scope() as session:
         endpoints = models.endpoints(session)
-    return bool(endpoints) and LlmClient(endpoints, get_settings().llm).healthy()
+    healthy = bool(endpoints) and LlmClient(endpoints, get_settings().llm).healthy()
+    return [e.base_url for e in endpoints], healthy

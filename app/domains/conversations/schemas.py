@@ -17,6 +17,7 @@ class CitationOut(BaseModel):
     heading: str | None
     page: int | None
     score: float
+    stale: bool = False  # the document is past its review or expiry date (as of reading the answer)
 
 
 class AnswerOut(BaseModel):

@@ -18,6 +18,7 @@ from app.core.settings import get_settings
 from app.core.validation import bounded_text
 from app.domains.conversations.models import Answer, Citation, Conversation, Message
 from app.domains.conversations.schemas import AnswerOut, CitationOut, InboundReceipt
+from app.domains.knowledge import service as knowledge
 from app.domains.principals import service as principals
 from audit import events
 from audit import store as audit_store
@@ -215,6 +216,7 @@ def answer_view(
     answer = find_answer(session, message_id=message_id)
     if answer is None:
         return None
+    stale = knowledge.stale_document_ids(session, document_ids=[c.document_id for c in answer.citations])
     return AnswerOut(
         message_id=message.id,
         question=message.text,
@@ -224,7 +226,10 @@ def answer_view(
         confidence=answer.confidence,
         fallback_reason=answer.fallback_reason,
         model=answer.model,
-        citations=[CitationOut.model_validate(c) for c in answer.citations],
+        citations=[
+            CitationOut.model_validate(c).model_copy(update={"stale": c.document_id in stale})
+            for c in answer.citations
+        ],
         latency_ms=(answer.created_at - message.received_at).total_seconds() * 1000,
     )
 
