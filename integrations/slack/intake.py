@@ -97,6 +97,16 @@ def accept(client: WebClient, question: Question) -> Outcome:
                 allow_external_default=settings.answer_with_external_members,
             )
             if not decision.answer:
+                if not decision.silent:
+                    conversations.record_rejected(
+                        session,
+                        channel=CHANNEL,
+                        principal_id=principal_id,
+                        text=question.text,
+                        reason=decision.reason or "not answered here",
+                        external_id=question.external_id,
+                        audience=audience,
+                    )
                 return Outcome(None, refusal=decision.reason, ignored=decision.silent)
         receipt = conversations.record_inbound(
             session,

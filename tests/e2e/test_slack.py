@@ -232,6 +232,13 @@ def test_no_answers_in_slack_connect_channels(
     [refusal] = fake_slack.wait_for("chat.postEphemeral", channel=room, user=asker)
     assert "Slack Connect" in refusal.args["text"]
     assert messages(external_id=body["event_id"]) == []
+    with session_scope() as session:  # not a message, but audited with what was asked and why not
+        rejected = session.scalars(
+            select(AuditEvent.payload).where(AuditEvent.event_type == "input.rejected")
+        ).all()
+    [audited] = [p for p in rejected if p and p["external_id"] == body["event_id"]]
+    assert audited["text"] == QUESTION
+    assert "Slack Connect" in audited["reason"]
 
 
 def test_channel_settings_decide_who_may_ask(

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from app.core.db import session_scope
 from app.core.settings import get_settings
 from app.domains.principals import service as principals
 from app.runtime.postgres import free_port
 from app.runtime.processes import ManagedProcess
+from audit.models import AuditEvent
 from tests.conftest import Env
 from tests.integration.conftest import ingest_file
 from tests.support.processes import plinth_env
@@ -116,9 +118,16 @@ def test_ask_needs_the_token_and_a_real_question(api: str, system_env: Env) -> N
     assert "bearer token" in missing.json()["error"]["message"]
     wrong = httpx.post(f"{api}/api/v1/ask", json={"question": "hi"}, headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401
-    empty = httpx.post(f"{api}/api/v1/ask", json={"question": "  "}, headers=_auth())
+    empty = httpx.post(f"{api}/api/v1/ask", json={"question": "  ", "user": "blank"}, headers=_auth())
     assert empty.status_code == 422
     assert empty.json()["error"] == {"code": "invalid_input", "message": "the question is empty"}
+    with session_scope() as session:
+        refused = session.scalars(
+            select(AuditEvent.payload).where(
+                AuditEvent.event_type == "input.rejected", AuditEvent.actor.like("principal:%")
+            )
+        ).all()
+    assert any(p and p["text"] == "  " and p["reason"] == "the question is empty" for p in refused)
 
 
 def test_not_ready_without_a_worker(

@@ -31,6 +31,37 @@ def validate_question(text: str) -> str:
     return bounded_text(text, what="question", limit=get_settings().limits.max_question_chars)
 
 
+REJECTED_TEXT_CHARS = 10_000  # of a refused question kept in its audit event
+
+
+def record_rejected(
+    session: Session,
+    *,
+    channel: str,
+    principal_id: uuid.UUID | None,
+    text: str,
+    reason: str,
+    external_id: str | None = None,
+    audience: str | None = None,
+) -> None:
+    """A question refused before it became a message (empty or too long, or asked where Plinth may not
+    answer): the audit trail keeps what was received and why it was refused."""
+    audit_store.append(
+        session,
+        event_type=events.INPUT_REJECTED,
+        actor=principals.actor(principal_id),
+        channel=channel,
+        payload={
+            "text": text[:REJECTED_TEXT_CHARS],
+            "length": len(text),
+            "reason": reason,
+            "external_id": external_id,
+            "audience": audience,
+        },
+    )
+    session.flush()
+
+
 def _conversation(session: Session, *, channel: str, key: str, principal_id: uuid.UUID) -> uuid.UUID:
     session.execute(
         pg_insert(Conversation)
