@@ -16,7 +16,7 @@ from app.core.settings import LlmSettings
 from app.runtime.postgres import free_port
 from app.runtime.processes import ManagedProcess
 from rag.generation import compose_answer
-from rag.llm import LlmClient
+from rag.llm import Endpoint, LlmClient
 from rag.retrieval import Passage
 from tests.support.processes import plinth_env
 
@@ -55,11 +55,10 @@ def test_local_model_answers_through_the_openai_compatible_path(tmp_path: Path) 
             assert time.monotonic() < deadline, "local model did not load in time"
             time.sleep(1)
 
-        client = LlmClient(
-            LlmSettings(
-                base_url=f"http://127.0.0.1:{port}/v1", model="SmolLM2-135M-Instruct", max_output_tokens=60
-            )
-        )
+        model = "SmolLM2-135M-Instruct"
+        endpoint = Endpoint(name="local", base_url=f"http://127.0.0.1:{port}/v1", model=model)
+        # CPU generation of a 135M model: the read timeout covers a whole (short) answer.
+        client = LlmClient([endpoint], LlmSettings(max_output_tokens=60, read_timeout_s=300))
         assert client.healthy()
         passage = Passage(
             chunk_id=1,

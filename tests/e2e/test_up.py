@@ -108,7 +108,7 @@ def test_up_ingest_ask_stop_and_restart(tmp_path: Path, stub_llm: StubServer, sh
     lines = refused.stderr.strip().splitlines()
     assert len(lines) == 2
     assert lines[0].startswith("refused ")
-    assert "unstructured__DA-1p.png: unsupported file type" in lines[0]
+    assert "unstructured__DA-1p.png: the file is an image; OCR is not enabled" in lines[0]
     assert "missing.pdf: cannot read the file" in lines[1]
 
     asked = run_cli("ask", "--json", "How many hours of annual leave do I earn per pay period?", env=env)
