@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -59,11 +60,23 @@ class Up:
         return self.process.wait(timeout=120)
 
 
+@pytest.fixture
+def ups() -> Iterator[list[Up]]:
+    """Every `plinth up` a test starts is stopped afterwards, even when the test fails half-way."""
+    ups: list[Up] = []
+    yield ups
+    for up in ups:
+        if up.process.poll() is None:
+            up.interrupt()
+
+
 def _alive(processes: list[psutil.Process]) -> list[psutil.Process]:
     return [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
 
 
-def test_up_ingest_ask_stop_and_restart(tmp_path: Path, stub_llm: StubServer, shared_data: Path) -> None:
+def test_up_ingest_ask_stop_and_restart(
+    tmp_path: Path, stub_llm: StubServer, shared_data: Path, ups: list[Up]
+) -> None:
     home = tmp_path / "home"
     env = plinth_env(
         {
@@ -77,6 +90,7 @@ def test_up_ingest_ask_stop_and_restart(tmp_path: Path, stub_llm: StubServer, sh
         }
     )
     up = Up(env, tmp_path / "up.log")
+    ups.append(up)
     banner = up.wait_ready()
     assert "embedded, data in" in banner
     assert "bundled server" in banner
@@ -146,6 +160,7 @@ def test_up_ingest_ask_stop_and_restart(tmp_path: Path, stub_llm: StubServer, sh
 
     # A second run on the same home finds its data again.
     again = Up(env, tmp_path / "up2.log")
+    ups.append(again)
     again.wait_ready()
     try:
         unchanged = run_cli("ingest", str(leave), env=env)
