@@ -409,8 +409,10 @@ def test_a_reply_that_fails_for_good_is_recorded_for_admins(
 ) -> None:
     asker = person(fake_slack)
     room = channel(fake_slack, [asker])
+    # Every edit fails: the streamed progress updates (best effort) and then the answer itself.
     fake_slack.fail(
-        "chat.update", Failure(status=200, retry_after=None, error="channel_not_found", channel=room)
+        "chat.update",
+        Failure(status=200, retry_after=None, error="channel_not_found", channel=room, times=50),
     )
     body = payloads.mention(QUESTION, user=asker, channel=room)
     assert slack.event(body).status_code == 200
