@@ -285,5 +285,7 @@ def test_a_follow_up_in_a_thread_is_read_with_the_turns_before_it(corpus: StubSe
     assert "Earlier in this conversation" in prompt
     assert QUESTION in prompt
     assert first.text[:40] in prompt
-    _ask("And after three years?", user="thread-a", thread="thread-2")
+    before = len(corpus.state.requests)
+    _ask("How much annual leave do I earn after three years?", user="thread-a", thread="thread-2")
+    assert len(corpus.state.requests) == before + 1  # another thread: no earlier turns
     assert "Earlier in this conversation" not in corpus.state.requests[-1]["messages"][-1]["content"]
