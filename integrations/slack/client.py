@@ -44,12 +44,13 @@ def bot_token() -> str:
     return token.get_secret_value()
 
 
-def web_client(token: str | None = None) -> WebClient:
+def web_client(token: str | None = None, *, retries: bool = True) -> WebClient:
+    """A Web API client; without `retries`, for best-effort calls that must never wait (a 429 raises)."""
     settings = get_settings().slack
     base_url = settings.api_base_url if settings.api_base_url.endswith("/") else settings.api_base_url + "/"
     return WebClient(
         token=token or bot_token(),
         base_url=base_url,
         timeout=int(settings.timeout_s),
-        retry_handlers=retry_handlers(),
+        retry_handlers=retry_handlers() if retries else [],
     )

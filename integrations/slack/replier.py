@@ -204,15 +204,17 @@ def _describe(exc: Exception) -> str:
 
 def progress_updater(message_id: uuid.UUID) -> Callable[[str], None] | None:
     """A callback for a streaming answer: edits the placeholder with the text so far, at most once per
-    `PLINTH_SLACK_PROGRESS_INTERVAL_S` (Slack allows about one message update per second per channel).
-    None when the message has no placeholder to edit."""
+    `PLINTH_SLACK_PROGRESS_INTERVAL_S` (Slack allows about one message update per second per channel),
+    the first time one interval after the answer started — a quick answer simply replaces the
+    placeholder. Best effort: an update Slack refuses (a 429 included) is skipped, never waited for, so
+    the model's stream is not held up. None when the message has no placeholder to edit."""
     reply_to = _lock_reply_to(message_id)
     ts, channel = reply_to.get("placeholder_ts"), reply_to.get("channel")
     if not ts or not channel:
         return None
-    client = web_client()
+    client = web_client(retries=False)
     interval = get_settings().slack.progress_interval_s
-    state = {"last": 0.0}
+    state = {"last": time.monotonic()}
     lock = threading.Lock()
 
     def update(text_so_far: str) -> None:
