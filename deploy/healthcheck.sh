@@ -22,7 +22,7 @@ with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as re
         ;;
     smtp)
         exec python -c 'import socket, sys
-socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5).close()' "${PLINTH_EMAIL_SMTP_PORT:-2525}"
+socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5).close()' "${PLINTH_EMAIL_LISTEN_PORT:-2525}"
         ;;
     *)
         exit 0

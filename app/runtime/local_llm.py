@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import json
 import threading
 import time
 import uuid
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 MODEL_NAME = "SmolLM2-135M-Instruct"
@@ -99,28 +101,48 @@ def create_app(threads: int = 2) -> FastAPI:
     async def models() -> dict[str, Any]:
         return {"object": "list", "data": [{"id": MODEL_NAME, "object": "model", "owned_by": "plinth"}]}
 
-    @app.post("/v1/chat/completions")
-    async def chat(body: ChatRequest) -> dict[str, Any]:
-        if body.stream or body.n != 1:
-            raise HTTPException(status_code=400, detail="only n=1 without streaming is supported")
+    @app.post("/v1/chat/completions", response_model=None)
+    async def chat(body: ChatRequest) -> dict[str, Any] | StreamingResponse:
+        if body.n != 1:
+            raise HTTPException(status_code=400, detail="only n=1 is supported")
         loaded = model()
         messages = [{"role": m.role, "content": m.content} for m in body.messages]
         text, prompt_tokens, completion_tokens = await asyncio.to_thread(
             loaded.generate, messages, body.max_tokens
         )
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
+        common = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": MODEL_NAME}
+        if body.stream:
+            return StreamingResponse(_events(common, text, usage), media_type="text/event-stream")
         return {
-            "id": f"chatcmpl-{uuid.uuid4().hex}",
+            **common,
             "object": "chat.completion",
-            "created": int(time.time()),
-            "model": MODEL_NAME,
             "choices": [
                 {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
             ],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            },
+            "usage": usage,
         }
 
     return app
+
+
+def _events(common: dict[str, Any], text: str, usage: dict[str, int]) -> AsyncIterator[str]:
+    """The generated text as Server-Sent Events in the OpenAI streaming format: generation on the CPU
+    is not incremental here, so the text comes as one delta, then the finish and the usage."""
+    chunk = {**common, "object": "chat.completion.chunk"}
+    deltas: list[dict[str, Any]] = [
+        {"choices": [{"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": None}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+        {"choices": [], "usage": usage},
+    ]
+
+    async def stream() -> AsyncIterator[str]:
+        for delta in deltas:
+            yield f"data: {json.dumps({**chunk, **delta})}\n\n"
+        yield "data: [DONE]\n\n"
+
+    return stream()

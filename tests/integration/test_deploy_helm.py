@@ -141,17 +141,9 @@ def test_beat_runs_exactly_once(variant: tuple[str, list[dict[str, Any]]]) -> No
 def test_commands_are_real_plinth_commands(variant: tuple[str, list[dict[str, Any]]]) -> None:
     _, docs = variant
     for _, container in plinth_containers(docs):
-        if container["args"][0] in deployment.AWAITING_MERGE:
-            continue  # asserted still missing by test_awaited_commands
         context = deployment.check_plinth_command(container["args"])
         if context.info_name == "worker":
             assert set(deployment.queues_of(context)) <= set(names.ALL_QUEUES)
-
-
-def test_awaited_commands() -> None:
-    docs = render({})
-    smtp = one(docs, "Deployment", f"{RELEASE}-plinth-smtp")["spec"]["template"]["spec"]["containers"][0]
-    deployment.check_plinth_command(smtp["args"])
 
 
 def test_worker_pools_cover_every_queue() -> None:

@@ -189,9 +189,9 @@ def test_healthcheck_of_the_api(api_process: tuple[ManagedProcess, int]) -> None
 def test_healthcheck_of_the_smtp_listener() -> None:
     with socket.create_server(("127.0.0.1", 0)) as listener:
         port = str(listener.getsockname()[1])
-        up = run_script(str(DEPLOY / "healthcheck.sh"), "smtp", env={"PLINTH_EMAIL_SMTP_PORT": port})
+        up = run_script(str(DEPLOY / "healthcheck.sh"), "smtp", env={"PLINTH_EMAIL_LISTEN_PORT": port})
         assert up.returncode == 0, up.stderr
-    down = run_script(str(DEPLOY / "healthcheck.sh"), "smtp", env={"PLINTH_EMAIL_SMTP_PORT": port})
+    down = run_script(str(DEPLOY / "healthcheck.sh"), "smtp", env={"PLINTH_EMAIL_LISTEN_PORT": port})
     assert down.returncode != 0
 
 

@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 import typer
 from pydantic import BaseModel, SecretStr
 
@@ -20,15 +19,6 @@ from tests.support.processes import REPO
 DEPLOY = REPO / "deploy"
 CHART = DEPLOY / "helm" / "plinth"
 IMAGE_SCRIPTS = "/usr/local/lib/plinth"
-
-# Names the deployment files use that a branch being merged in parallel adds (the email front end's
-# `plinth smtp` and its listener address). The tests assert each is still missing: once it exists they
-# fail, and the entry must go.
-AWAITING_MERGE = {
-    "smtp": "`plinth smtp`, the SMTP listener (email front end)",
-    "PLINTH_EMAIL_SMTP_HOST": "the SMTP listener's bind address (email front end)",
-    "PLINTH_EMAIL_SMTP_PORT": "the SMTP listener's port (email front end)",
-}
 
 
 def setting_names() -> dict[str, bool]:
@@ -55,11 +45,8 @@ def plinth_variables(names: Sequence[str]) -> list[str]:
 def check_settings(env: Mapping[str, str]) -> None:
     """Every PLINTH_* name in env is a real setting (or awaits a merge) and its value validates."""
     known = setting_names()
-    unknown = [n for n in plinth_variables(list(env)) if n not in known and n not in AWAITING_MERGE]
+    unknown = [n for n in plinth_variables(list(env)) if n not in known]
     assert not unknown, f"not settings of app/core/settings.py: {unknown}"
-    for name in plinth_variables(list(env)):
-        if name in AWAITING_MERGE:
-            assert name not in known, f"{name} is a setting now: remove it from AWAITING_MERGE"
     with isolated_environment({k: v for k, v in env.items() if k in known}):
         Settings()
 
@@ -87,9 +74,6 @@ def check_plinth_command(args: Sequence[str]) -> Any:
     root = group.context_class(group, info_name="plinth")
     name, *rest = args
     command = group.get_command(root, name)  # type: ignore[attr-defined]
-    if name in AWAITING_MERGE:
-        assert command is None, f"`plinth {name}` exists now: remove it from AWAITING_MERGE"
-        pytest.xfail(f"awaits a merge: {AWAITING_MERGE[name]}")
     assert command is not None, f"`plinth {name}` is not a plinth command"
     return command.make_context(name, list(rest), parent=root)
 
