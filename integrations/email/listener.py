@@ -106,6 +106,47 @@ class Handler:
         return reply
 
 
+# Refusals aiosmtpd or the envelope hooks answer before any data is stored (the smuggling refusal is
+# recorded with its stored message instead): 552 over the size limit (declared in MAIL FROM or found
+# after DATA), 500 an over-long line, 550 an unknown mailbox, 452 too many recipients.
+AUDITED_REFUSALS = ("552", "500 Line too long", "550 5.1.1", "452 4.5.3")
+
+
+def record_refusal(
+    *, reply: str, envelope_from: str | None, envelope_to: list[str], peer: str | None
+) -> None:
+    with session_scope() as session:
+        inbox.record_smtp_refusal(
+            session, reply=reply, envelope_from=envelope_from, envelope_to=envelope_to, peer=peer
+        )
+
+
+class AuditedRefusalsSMTP(SMTP):
+    """aiosmtpd's server, auditing each refusal for a message it never handed over before sending it."""
+
+    async def push(self, status: Any) -> None:
+        reply = status.decode() if isinstance(status, bytes) else str(status)
+        if reply.startswith(AUDITED_REFUSALS):
+            await self._record(reply)
+        await super().push(status)
+
+    async def _record(self, reply: str) -> None:
+        envelope, session = self.envelope, self.session
+        peer = session.peer[0] if session is not None and isinstance(session.peer, tuple) else None
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                None,
+                lambda: record_refusal(
+                    reply=reply,
+                    envelope_from=envelope.mail_from if envelope is not None else None,
+                    envelope_to=list(envelope.rcpt_tos) if envelope is not None else [],
+                    peer=str(peer) if peer else None,
+                ),
+            )
+        except Exception:  # the refusal stands; only its record failed
+            logger.exception("could not audit an SMTP refusal (%s)", reply)
+
+
 def tls_context(settings: EmailSettings) -> ssl.SSLContext | None:
     if settings.tls_cert_file is None or settings.tls_key_file is None:
         return None
@@ -134,5 +175,5 @@ class Listener(Controller):
 
     def factory(self) -> SMTP:
         limit = self.line_length_limit
-        server_class = type("LimitedSMTP", (SMTP,), {"line_length_limit": limit})
+        server_class = type("LimitedSMTP", (AuditedRefusalsSMTP,), {"line_length_limit": limit})
         return server_class(self.handler, **self.SMTP_kwargs)

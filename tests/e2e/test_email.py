@@ -22,6 +22,7 @@ from app.domains.knowledge.models import Document
 from app.domains.principals import service as principals
 from app.runtime.postgres import EmbeddedPostgres
 from app.runtime.redis_server import BundledRedis
+from audit.models import AuditEvent
 from integrations.email.listener import Listener
 from integrations.email.sink import MaildirHandler
 from tests.fakes.openai_server import StubServer
@@ -318,6 +319,18 @@ def test_smtp_limits_oversize_recipients_and_smuggling(system: EmailSystem) -> N
         smuggled = session.scalar(select(InboundMail).where(InboundMail.reason == "smtp.bare_line_feed"))
     assert smuggled is not None
     assert smuggled.status == "refused"
+    with session_scope() as session:
+        refusals = [
+            payload["reason"][:3]
+            for payload in session.scalars(
+                select(AuditEvent.payload).where(
+                    AuditEvent.event_type == "input.rejected", AuditEvent.channel == "email"
+                )
+            )
+            if payload
+        ]
+    assert refusals.count("552") == 2  # declared too big, and found too big after the data
+    assert {"550", "452"} <= set(refusals)
 
 
 def test_deeply_nested_mime_is_refused_with_a_reason(system: EmailSystem) -> None:

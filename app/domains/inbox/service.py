@@ -83,6 +83,26 @@ def record_received(
     return mail
 
 
+def record_smtp_refusal(
+    session: Session, *, reply: str, envelope_from: str | None, envelope_to: Sequence[str], peer: str | None
+) -> None:
+    """Audit a message the listener refused before any of its data was kept (over the size limit, an
+    over-long line, an unknown mailbox, too many recipients): the sending MTA still holds it and tells
+    its sender; the refusal says why."""
+    audit_store.append(
+        session,
+        event_type=events.INPUT_REJECTED,
+        actor=events.SYSTEM_ACTOR,
+        channel=CHANNEL,
+        payload={
+            "reason": reply,
+            "envelope_from": envelope_from,
+            "envelope_to": list(envelope_to),
+            "peer": peer,
+        },
+    )
+
+
 def get(session: Session, *, inbound_id: uuid.UUID) -> InboundMail:
     mail = session.get(InboundMail, inbound_id)
     if mail is None:
