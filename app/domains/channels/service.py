@@ -30,6 +30,11 @@ def slack_audience(team_id: str, channel_id: str) -> str:
 
 def ensure_channel(session: Session, *, audience: str, name: str | None = None) -> Channel:
     """The channel's settings, created with the defaults on first sight."""
+    # On the acknowledgement path of every Slack question: a known channel costs one lookup (none when
+    # the session has it already), and only a new one the insert.
+    known = session.get(Channel, audience)
+    if known is not None:
+        return known
     session.execute(
         pg_insert(Channel)
         .values(

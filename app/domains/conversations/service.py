@@ -63,11 +63,14 @@ def record_rejected(
 
 
 def _conversation(session: Session, *, channel: str, key: str, principal_id: uuid.UUID) -> uuid.UUID:
-    session.execute(
+    started = session.scalar(
         pg_insert(Conversation)
         .values(id=uuid.uuid4(), channel=channel, external_key=key, started_by=principal_id)
         .on_conflict_do_nothing(index_elements=["channel", "external_key"])
+        .returning(Conversation.id)
     )
+    if started is not None:
+        return started
     found = session.scalar(
         select(Conversation.id).where(Conversation.channel == channel, Conversation.external_key == key)
     )
