@@ -63,13 +63,15 @@ def _worker() -> str:
 def _llm() -> dict[str, Any]:
     """Never required: without a model, answers are extractive."""
     try:
-        endpoints, healthy = assistant.llm_health()
+        with session_scope() as session:
+            endpoints = assistant.llm_endpoints(session)
     except Exception as exc:  # the registry lives in the database, whose own check reports it
         detail = f"cannot read the model registry ({type(exc).__name__})"
         return {"status": "unknown", "detail": detail, "required": False}
     if not endpoints:
         return {"status": "not_configured", "detail": "answers are extractive", "required": False}
-    where = ", ".join(endpoints)
+    healthy = assistant.llm_healthy(endpoints)
+    where = ", ".join(e.base_url for e in endpoints)
     return {
         "status": "ok" if healthy else "down",
         "detail": where if healthy else f"{where}: not answering; answers fall back to extractive",

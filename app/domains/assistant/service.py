@@ -249,12 +249,11 @@ def _read_scope(session: Session, *, message: conversations.Message) -> knowledg
     return knowledge.read_scope(session, principal_ids=[message.principal_id, *members])
 
 
-def llm_health() -> tuple[list[str], bool]:
-    """The model endpoints answers would use (the registry's, else the settings') and whether any of
-    them answers /health."""
-    from app.core.db import session_scope
+def llm_endpoints(session: Session) -> list[Endpoint]:
+    """The model endpoints answers would use: the registry's, else the settings'."""
+    return models.endpoints(session)
 
-    with session_scope() as session:
-        endpoints = models.endpoints(session)
-    healthy = bool(endpoints) and LlmClient(endpoints, get_settings().llm).healthy()
-    return [e.base_url for e in endpoints], healthy
+
+def llm_healthy(endpoints: Sequence[Endpoint]) -> bool:
+    """Whether any of the endpoints answers /health (called outside any transaction: it waits on HTTP)."""
+    return bool(endpoints) and LlmClient(list(endpoints), get_settings().llm).healthy()
