@@ -3,6 +3,8 @@ retries on 429 (honouring Retry-After), server errors and dropped connections.""
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
@@ -10,8 +12,12 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from app.core.errors import ConfigurationError
+from app.core.errors import ConfigurationError, NotFound
 from app.core.settings import get_settings
+
+
+class NotInstalled(NotFound):
+    """OAuth mode: the workspace has no installation (never installed, or uninstalled since)."""
 
 
 class ServerErrorRetryHandler(RetryHandler):
@@ -37,19 +43,46 @@ def retry_handlers() -> list[RetryHandler]:
     ]
 
 
-def bot_token() -> str:
-    token = get_settings().slack.bot_token
-    if token is None:
-        raise ConfigurationError("no Slack bot token: set PLINTH_SLACK_BOT_TOKEN")
-    return token.get_secret_value()
+def bot_token(
+    team_id: str | None = None, *, enterprise_id: str | None = None, org_install: bool = False
+) -> str:
+    """The bot token for a workspace: the configured one in token mode; in OAuth mode the one its
+    installation holds (by team, or by organisation for an org-wide install)."""
+    settings = get_settings().slack
+    if settings.bot_token is not None:
+        return settings.bot_token.get_secret_value()
+    if not settings.oauth_enabled:
+        raise ConfigurationError(
+            "no Slack bot token: set PLINTH_SLACK_BOT_TOKEN (or OAuth mode's client id and secret)"
+        )
+    from integrations.slack.installations import installation_store
+
+    bot = installation_store().find_bot(
+        enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=org_install
+    )
+    if bot is None:
+        raise NotInstalled(f"Plinth is not installed in Slack workspace {team_id or enterprise_id}")
+    return bot.bot_token
+
+
+def team_token(reply_to: dict[str, Any]) -> str:
+    """The bot token for the workspace a stored question came from (its `reply_to`)."""
+    return bot_token(
+        reply_to.get("team"),
+        enterprise_id=reply_to.get("enterprise"),
+        org_install=bool(reply_to.get("org_install")),
+    )
 
 
 def web_client(token: str | None = None, *, retries: bool = True) -> WebClient:
-    """A Web API client; without `retries`, for best-effort calls that must never wait (a 429 raises)."""
+    """A Web API client with the given token (token mode: the configured bot token by default); without
+    `retries`, for best-effort calls that must never wait (a 429 raises)."""
     settings = get_settings().slack
+    if token is None and settings.bot_token is not None:
+        token = settings.bot_token.get_secret_value()
     base_url = settings.api_base_url if settings.api_base_url.endswith("/") else settings.api_base_url + "/"
     return WebClient(
-        token=token or bot_token(),
+        token=token,
         base_url=base_url,
         timeout=int(settings.timeout_s),
         retry_handlers=retry_handlers() if retries else [],
