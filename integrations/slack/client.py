@@ -11,9 +11,12 @@ from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from slack_sdk.oauth.token_rotation import TokenRotator
 
 from app.core.errors import ConfigurationError, NotFound
 from app.core.settings import get_settings
+
+ROTATE_MINUTES_BEFORE_EXPIRY = 120  # Bolt's default for rotating tokens
 
 
 class NotInstalled(NotFound):
@@ -57,11 +60,23 @@ def bot_token(
         )
     from integrations.slack.installations import installation_store
 
-    bot = installation_store().find_bot(
-        enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=org_install
-    )
+    store = installation_store()
+    bot = store.find_bot(enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=org_install)
     if bot is None:
         raise NotInstalled(f"Plinth is not installed in Slack workspace {team_id or enterprise_id}")
+    if bot.bot_refresh_token is not None and settings.client_id and settings.client_secret:
+        # Token rotation is on for the app: refresh a token about to expire, as Bolt does per request.
+        rotator = TokenRotator(
+            client_id=settings.client_id,
+            client_secret=settings.client_secret.get_secret_value(),
+            client=web_client(),
+        )
+        refreshed = rotator.perform_bot_token_rotation(
+            bot=bot, minutes_before_expiration=ROTATE_MINUTES_BEFORE_EXPIRY
+        )
+        if refreshed is not None:
+            store.save_bot(refreshed)
+            bot = refreshed
     return bot.bot_token
 
 

@@ -62,6 +62,7 @@ class FakeSlackState:
     grants: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)
+    refreshes: dict[str, dict[str, Any]] = field(default_factory=dict)  # refresh token → its answer
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -130,6 +131,11 @@ def create_app(state: FakeSlackState) -> FastAPI:
         if secret != state.oauth_client[1]:
             raise LookupError("bad_client_secret")
         with state.lock:
+            if args.get("grant_type") == "refresh_token":  # token rotation
+                granted = state.refreshes.pop(args.get("refresh_token", ""), None)
+                if granted is None:
+                    raise LookupError("invalid_refresh_token")
+                return granted
             granted = state.grants.pop(args.get("code", ""), None)
         if granted is None:
             raise LookupError("invalid_code")
@@ -344,6 +350,18 @@ class FakeSlack:
                 "is_enterprise_install": is_enterprise_install,
             }
         return response
+
+    def allow_refresh(self, refresh_token: str, *, new_token: str, new_refresh_token: str) -> None:
+        """Let `oauth.v2.access` (grant_type=refresh_token) exchange `refresh_token` once, for a bot
+        token that expires in 12 hours, as Slack's token rotation does."""
+        with self.state.lock:
+            self.state.refreshes[refresh_token] = {
+                "ok": True,
+                "access_token": new_token,
+                "token_type": "bot",
+                "refresh_token": new_refresh_token,
+                "expires_in": 43200,
+            }
 
     def revoke(self, token: str) -> None:
         """Slack no longer accepts the token (after tokens_revoked / app_uninstalled)."""
