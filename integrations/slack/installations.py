@@ -191,18 +191,27 @@ class AuditedAuthorize(InstallationStoreAuthorize):
         actor_team_id: str | None = None,
         actor_user_id: str | None = None,
     ) -> AuthorizeResult | None:
-        result = super().__call__(
-            context=context,
-            enterprise_id=enterprise_id,
-            team_id=team_id,
-            user_id=user_id,
-            actor_enterprise_id=actor_enterprise_id,
-            actor_team_id=actor_team_id,
-            actor_user_id=actor_user_id,
+        # Looked up here first so that a failing database fails the request (503, Slack retries)
+        # instead of being swallowed by Bolt's lookup as "not installed" (200, the event lost).
+        installed = self.installation_store.find_bot(
+            enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=context.is_enterprise_install
         )
+        result = None
+        if installed is not None:
+            result = super().__call__(
+                context=context,
+                enterprise_id=enterprise_id,
+                team_id=team_id,
+                user_id=user_id,
+                actor_enterprise_id=actor_enterprise_id,
+                actor_team_id=actor_team_id,
+                actor_user_id=actor_user_id,
+            )
         if result is None:
             where = f"team {team_id}" + (f" (enterprise {enterprise_id})" if enterprise_id else "")
-            _audit_refusal(f"Slack request from a workspace that has not installed Plinth: {where}")
+            _audit_refusal(
+                f"Slack request from a workspace where Plinth is not installed (or its token failed): {where}"
+            )
         return result
 
 
@@ -245,6 +254,9 @@ def authorize(oauth: OAuthSettings) -> AuditedAuthorize:
         installation_store=oauth.installation_store,
         bot_only=True,
         token_rotation_expiration_minutes=oauth.token_rotation_expiration_minutes,
+        # auth.test once per token, not on every request's acknowledgement path; the installation is
+        # still looked up each time, so an uninstall or a rotated token takes effect at once.
+        cache_enabled=True,
     )
 
 

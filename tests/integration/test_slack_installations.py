@@ -3,13 +3,18 @@ lookups, reinstalls, per-installer rows, revocations — through slack_sdk's Ins
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
 from slack_sdk.oauth.installation_store import Installation
 from sqlalchemy import select
 
+from app.api.factory import create_app
 from app.core.db import session_scope
 from app.domains.installations import service as installations
 from app.domains.installations.models import SlackInstallation
@@ -18,6 +23,7 @@ from integrations.slack import client as slack_client
 from integrations.slack.installations import PostgresInstallationStore, PostgresOAuthStateStore
 from tests.conftest import Env
 from tests.fakes.slack_api import FakeSlack
+from tests.support.slack import SECRET, SlackPayloads, signed_headers
 
 CLIENT_ID = "1111.2222"
 
@@ -168,3 +174,32 @@ def test_a_reply_refreshes_an_expiring_bot_token_once(
     assert bot.bot_refresh_token == "xoxe-2"
     with pytest.raises(slack_client.NotInstalled, match="T2"):
         slack_client.team_token({"team": "T2"})
+
+
+def _post_event(shared_data: Path, team_id: str) -> int:
+    body = SlackPayloads(shared_data).message("How do I request sick leave?", user="U1", channel="D0DOWN")
+    body["team_id"] = team_id
+    raw = json.dumps(body).encode()
+    headers = signed_headers(raw, content_type="application/json")
+    return TestClient(create_app()).post("/slack/events", content=raw, headers=headers).status_code
+
+
+def _oauth_env(env: Env, fake_slack: FakeSlack, **more: str) -> None:
+    env.set(
+        PLINTH_SLACK_SIGNING_SECRET=SECRET,
+        PLINTH_SLACK_CLIENT_ID=CLIENT_ID,
+        PLINTH_SLACK_CLIENT_SECRET="shh",
+        PLINTH_SLACK_API_BASE_URL=fake_slack.api_url,
+        **more,
+    )
+
+
+def test_an_event_whose_installation_cannot_be_read_is_retried_not_dropped(
+    store: PostgresInstallationStore, env: Env, fake_slack: FakeSlack, shared_data: Path
+) -> None:
+    store.save(_install("T1", token="xoxb-t1"))
+    _oauth_env(env, fake_slack, PLINTH_SLACK_TOKEN_KEYS=Fernet.generate_key().decode())  # the key lost
+    assert _post_event(shared_data, "T1") >= 500  # not "not installed": Slack retries once it is fixed
+    assert fake_slack.calls() == []
+    _oauth_env(env, fake_slack, PLINTH_DATABASE_URL="postgresql://plinth@127.0.0.1:1/plinth")  # no database
+    assert _post_event(shared_data, "T1") >= 500
