@@ -15,6 +15,7 @@ from slack_sdk.oauth.token_rotation import TokenRotator
 
 from app.core.errors import ConfigurationError, NotFound
 from app.core.settings import get_settings
+from integrations.slack.installations import installation_store
 
 ROTATE_MINUTES_BEFORE_EXPIRY = 120  # Bolt's default for rotating tokens
 
@@ -58,8 +59,6 @@ def bot_token(
         raise ConfigurationError(
             "no Slack bot token: set PLINTH_SLACK_BOT_TOKEN (or OAuth mode's client id and secret)"
         )
-    from integrations.slack.installations import installation_store
-
     store = installation_store()
     bot = store.find_bot(enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=org_install)
     if bot is None:
