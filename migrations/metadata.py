@@ -22,6 +22,7 @@ MODEL_MODULES = (
     "app.domains.runtime_config.models",
     "app.domains.inbox.models",
     "app.domains.channels.models",
+    "app.domains.installations.models",
 )
 for module in MODEL_MODULES:
     importlib.import_module(module)

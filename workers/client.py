@@ -94,8 +94,16 @@ def is_busy() -> bool:
         return False
 
 
-def enqueue_slack_files(*, team_id: str, user_id: str, channel_id: str, files: list[dict[str, Any]]) -> None:
-    """Queue the ingestion of files someone shared with the Slack bot in a direct message."""
+def enqueue_slack_files(
+    *,
+    team_id: str,
+    user_id: str,
+    channel_id: str,
+    files: list[dict[str, Any]],
+    grid: dict[str, Any] | None = None,
+) -> None:
+    """Queue the ingestion of files someone shared with the Slack bot in a direct message (the team,
+    and on Enterprise Grid `grid`'s enterprise_id and org_install, say whose bot token downloads them)."""
     send(
         names.TASK_SLACK_INGEST_FILES,
         queue=names.QUEUE_INGEST,
@@ -103,4 +111,5 @@ def enqueue_slack_files(*, team_id: str, user_id: str, channel_id: str, files: l
         user_id=user_id,
         channel_id=channel_id,
         files=files,
+        grid=grid or {},
     )

@@ -1,15 +1,20 @@
-"""`plinth slack`: per-channel settings, replies that failed for good, and Socket Mode."""
+"""`plinth slack`: per-channel settings, replies that failed for good, OAuth installations (and the key
+their tokens are encrypted with), and Socket Mode."""
 
 from __future__ import annotations
 
 import json
 
 import typer
+from cryptography.fernet import Fernet
 
+from app.core import token_crypto
 from app.core.db import session_scope
-from app.core.errors import InvalidInput
+from app.core.errors import ConfigurationError, InvalidInput
+from app.core.settings import get_settings
 from app.domains.channels import service as channels
 from app.domains.conversations import deliveries
+from app.domains.installations import service as installations
 from app.domains.principals import service as principals
 
 cli = typer.Typer(help="The Slack front end.", no_args_is_help=True)
@@ -17,6 +22,11 @@ channel_cli = typer.Typer(
     help="Per-channel settings (a channel is slack:TEAM:CHANNEL).", no_args_is_help=True
 )
 cli.add_typer(channel_cli, name="channel")
+installations_cli = typer.Typer(
+    help="Workspaces that installed Plinth (OAuth mode) and the key their tokens are encrypted with.",
+    no_args_is_help=True,
+)
+cli.add_typer(installations_cli, name="installations")
 
 
 def _audience(value: str) -> str:
@@ -86,6 +96,65 @@ def failed(limit: int = typer.Option(100, help="At most this many, newest first.
             )
     if not rows:
         typer.echo("no failed Slack replies")
+
+
+@installations_cli.command("list")
+def list_installations() -> None:
+    """Every stored installation (which tokens it holds, never the tokens)."""
+    with session_scope() as session:
+        found = installations.list_installations(session)
+    for i in found:
+        where = i.team_id or f"{i.enterprise_id} (org-wide)"
+        name = i.team_name or i.enterprise_name or ""
+        tokens = ",".join(t for t, held in (("bot", i.has_bot_token), ("user", i.has_user_token)) if held)
+        typer.echo(
+            f"{where}  {name!r}  installer={i.user_id}  tokens={tokens or '-'}  "
+            f"installed={i.installed_at:%Y-%m-%d %H:%M:%S}  scopes={','.join(i.bot_scopes)}"
+        )
+    if not found:
+        typer.echo("no Slack installations")
+
+
+@installations_cli.command("delete")
+def delete_installation(
+    *,
+    team: str | None = typer.Option(None, help="The workspace (team id, T...)."),
+    enterprise: str | None = typer.Option(None, help="The Enterprise Grid organisation (E...), if any."),
+) -> None:
+    """Forget a workspace's installation and its tokens (as when Slack reports an uninstall); audited."""
+    client_id = get_settings().slack.client_id
+    if client_id is None:
+        raise ConfigurationError("no Slack client id: set PLINTH_SLACK_CLIENT_ID (OAuth mode)")
+    if team is None and enterprise is None:
+        raise InvalidInput(
+            "give --team (and --enterprise on Enterprise Grid), or --enterprise for an org-wide install"
+        )
+    with session_scope() as session:
+        removed = installations.delete_installation(
+            session, client_id=client_id, enterprise_id=enterprise, team_id=team
+        )
+    typer.echo(f"removed {removed} installation(s) of {team or enterprise}")
+
+
+@installations_cli.command("rotate-key")
+def rotate_key() -> None:
+    """Encrypt every stored token under a new key. With the key file: a key is added, the tokens are
+    re-encrypted, then the old keys are dropped. With PLINTH_SLACK_TOKEN_KEYS: put the new key first in
+    the list, run this, then remove the old ones."""
+    if get_settings().slack.token_keys is not None:
+        with session_scope() as session:
+            count = installations.reencrypt_all(session, by="cli")
+        typer.echo(f"re-encrypted {count} installation(s) under the first key of PLINTH_SLACK_TOKEN_KEYS")
+        return
+    path = token_crypto.key_file()
+    token_crypto.ensure_key_file(path)
+    old = token_crypto.parse_keys(path.read_text())
+    new = Fernet.generate_key()
+    token_crypto.write_key_file(path, [new, *old])  # every process can now read old and new tokens
+    with session_scope() as session:
+        count = installations.reencrypt_all(session, by="cli")
+    token_crypto.write_key_file(path, [new])
+    typer.echo(f"re-encrypted {count} installation(s) under a new key in {path}; the old key is gone")
 
 
 @cli.command("socket")

@@ -286,11 +286,41 @@ class EmailSettings(BaseModel):
 
 
 class SlackSettings(BaseModel):
-    """The Slack front end. HTTP mode (`/slack/events`) is on when the signing secret and the bot token
-    are both set."""
+    """The Slack front end. HTTP mode (`/slack/events`) is on with the signing secret and either a bot
+    token (single-workspace token mode) or an OAuth client id and secret (multi-workspace OAuth mode,
+    installs at `install_path`). A bot token takes precedence: with one set, OAuth mode is off."""
 
     signing_secret: SecretStr | None = None
     bot_token: SecretStr | None = None  # single-workspace token mode (xoxb-...)
+    # Multi-workspace OAuth mode: installations (tokens encrypted at rest) are kept in PostgreSQL.
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    scopes: list[str] = Field(
+        default_factory=lambda: [
+            "app_mentions:read",
+            "channels:history",
+            "channels:read",
+            "chat:write",
+            "commands",
+            "files:read",
+            "groups:history",
+            "groups:read",
+            "im:history",
+            "im:read",
+            "users:read",
+            "users:read.email",
+        ]
+    )
+    user_scopes: list[str] = Field(default_factory=list)
+    install_path: str = "/slack/install"
+    redirect_uri_path: str = "/slack/oauth_redirect"
+    redirect_uri: str | None = None  # the full public redirect URL, when the app lists more than one
+    authorize_url: str = "https://slack.com/oauth/v2/authorize"
+    oauth_state_expiration_s: int = 600  # an install must come back within this long, once
+    # Fernet keys for the stored tokens, newest first (comma-separated): the first encrypts, all
+    # decrypt. Unset: one key kept in token_key_file (default PLINTH_HOME/keys/slack-tokens.key).
+    token_keys: SecretStr | None = None
+    token_key_file: Path | None = None
     app_token: SecretStr | None = None  # Socket Mode (xapp-...)
     api_base_url: str = "https://slack.com/api/"
     timeout_s: float = 10.0
@@ -303,8 +333,18 @@ class SlackSettings(BaseModel):
     members_ttl_s: float = 600.0  # how long a channel's synced member list is trusted
 
     @property
+    def oauth_enabled(self) -> bool:
+        """OAuth mode: signing secret, client id and secret set, and no bot token (which wins)."""
+        return (
+            self.signing_secret is not None
+            and self.client_id is not None
+            and self.client_secret is not None
+            and self.bot_token is None
+        )
+
+    @property
     def http_enabled(self) -> bool:
-        return self.signing_secret is not None and self.bot_token is not None
+        return self.signing_secret is not None and (self.bot_token is not None or self.oauth_enabled)
 
 
 class Settings(BaseSettings):

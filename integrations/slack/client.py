@@ -3,15 +3,25 @@ retries on 429 (honouring Retry-After), server errors and dropped connections.""
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from slack_sdk.oauth.token_rotation import TokenRotator
 
-from app.core.errors import ConfigurationError
+from app.core.errors import ConfigurationError, NotFound
 from app.core.settings import get_settings
+from integrations.slack.installations import installation_store
+
+ROTATE_MINUTES_BEFORE_EXPIRY = 120  # Bolt's default for rotating tokens
+
+
+class NotInstalled(NotFound):
+    """OAuth mode: the workspace has no installation (never installed, or uninstalled since)."""
 
 
 class ServerErrorRetryHandler(RetryHandler):
@@ -37,19 +47,56 @@ def retry_handlers() -> list[RetryHandler]:
     ]
 
 
-def bot_token() -> str:
-    token = get_settings().slack.bot_token
-    if token is None:
-        raise ConfigurationError("no Slack bot token: set PLINTH_SLACK_BOT_TOKEN")
-    return token.get_secret_value()
+def bot_token(
+    team_id: str | None = None, *, enterprise_id: str | None = None, org_install: bool = False
+) -> str:
+    """The bot token for a workspace: the configured one in token mode; in OAuth mode the one its
+    installation holds (by team, or by organisation for an org-wide install)."""
+    settings = get_settings().slack
+    if settings.bot_token is not None:
+        return settings.bot_token.get_secret_value()
+    if not settings.oauth_enabled:
+        raise ConfigurationError(
+            "no Slack bot token: set PLINTH_SLACK_BOT_TOKEN (or OAuth mode's client id and secret)"
+        )
+    store = installation_store()
+    bot = store.find_bot(enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=org_install)
+    if bot is None:
+        raise NotInstalled(f"Plinth is not installed in Slack workspace {team_id or enterprise_id}")
+    if bot.bot_refresh_token is not None and settings.client_id and settings.client_secret:
+        # Token rotation is on for the app: refresh a token about to expire, as Bolt does per request.
+        rotator = TokenRotator(
+            client_id=settings.client_id,
+            client_secret=settings.client_secret.get_secret_value(),
+            client=web_client(),
+        )
+        refreshed = rotator.perform_bot_token_rotation(
+            bot=bot, minutes_before_expiration=ROTATE_MINUTES_BEFORE_EXPIRY
+        )
+        if refreshed is not None:
+            store.save_bot(refreshed)
+            bot = refreshed
+    return bot.bot_token
+
+
+def team_token(reply_to: dict[str, Any]) -> str:
+    """The bot token for the workspace a stored question came from (its `reply_to`)."""
+    return bot_token(
+        reply_to.get("team"),
+        enterprise_id=reply_to.get("enterprise"),
+        org_install=bool(reply_to.get("org_install")),
+    )
 
 
 def web_client(token: str | None = None, *, retries: bool = True) -> WebClient:
-    """A Web API client; without `retries`, for best-effort calls that must never wait (a 429 raises)."""
+    """A Web API client with the given token (token mode: the configured bot token by default); without
+    `retries`, for best-effort calls that must never wait (a 429 raises)."""
     settings = get_settings().slack
+    if token is None and settings.bot_token is not None:
+        token = settings.bot_token.get_secret_value()
     base_url = settings.api_base_url if settings.api_base_url.endswith("/") else settings.api_base_url + "/"
     return WebClient(
-        token=token or bot_token(),
+        token=token,
         base_url=base_url,
         timeout=int(settings.timeout_s),
         retry_handlers=retry_handlers() if retries else [],

@@ -29,6 +29,7 @@ def on_ask(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltCo
         mentioned=True,
         thread_ts=None,
         reply={"response_url": command["response_url"], "ephemeral": True},
+        **intake.grid_of(context),
     )
     outcome = intake.accept(client, question)
     ack(**_ack_content(outcome))
@@ -55,6 +56,7 @@ def on_shortcut(ack: Ack, shortcut: dict[str, Any], client: WebClient, context: 
         mentioned=True,
         thread_ts=None,
         reply={"response_url": shortcut["response_url"], "ephemeral": True, "replace": False},
+        **intake.grid_of(context),
     )
     outcome = intake.accept(client, question)
     ack()

@@ -43,6 +43,7 @@ def _question(
         is_dm=is_dm,
         mentioned=mentioned,
         thread_ts=None if is_dm else str(event.get("thread_ts") or event["ts"]),
+        **intake.grid_of(context),
     )
 
 
@@ -78,6 +79,7 @@ def on_message(
             user_id=str(event["user"]),
             channel_id=str(event["channel"]),
             files=files.shared_files(event),
+            grid=intake.grid_of(context),
         )  # raises → non-2xx → Slack retries
         ack()
         return

@@ -1,6 +1,6 @@
 """Files shared with the bot in a direct message become documents the sharer may read: each is
-downloaded with the bot token, ingested (stored first, then checked, parsed, chunked), and the sharer
-is told what happened — added, unchanged, or refused with the reason."""
+downloaded with the workspace's bot token (the client's), ingested (stored first, then checked, parsed,
+chunked), and the sharer is told what happened — added, unchanged, or refused with the reason."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from app.core.settings import get_settings
 from app.domains.knowledge import service as knowledge
 from app.domains.principals import service as principals
 from integrations.slack import blocks, identity
-from integrations.slack.client import bot_token
 from rag.errors import IngestRefused
 
 SOURCE = "slack"
@@ -28,13 +27,13 @@ def shared_files(event: dict[str, Any]) -> list[dict[str, Any]]:
     return [{k: f.get(k) for k in FILE_FIELDS} for f in event.get("files") or []]
 
 
-def _download(file: dict[str, Any]) -> bytes:
+def _download(file: dict[str, Any], token: str) -> bytes:
     url = file.get("url_private_download") or file.get("url_private")
     if not url:
         raise IngestRefused("unreadable", "Slack gave no download link for it")
     limit = get_settings().limits.max_file_bytes
     with httpx.stream(
-        "GET", url, headers={"Authorization": f"Bearer {bot_token()}"}, timeout=get_settings().slack.timeout_s
+        "GET", url, headers={"Authorization": f"Bearer {token}"}, timeout=get_settings().slack.timeout_s
     ) as response:
         if response.status_code != 200:
             raise IngestRefused("unreadable", f"Slack answered {response.status_code} to the download")
@@ -56,7 +55,7 @@ def ingest_shared(
     for file in files:
         name = str(file.get("name") or file.get("title") or file.get("id"))
         try:
-            data = _download(file)
+            data = _download(file, client.token or "")
             with session_scope() as session:
                 outcome = knowledge.ingest(
                     session,

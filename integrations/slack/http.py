@@ -1,6 +1,9 @@
 """`POST /slack/events` (events, interactivity and commands) through Bolt's Starlette request mapping,
-mounted by the API factory when PLINTH_SLACK_SIGNING_SECRET and PLINTH_SLACK_BOT_TOKEN are set. A bad or stale
-signature is refused with 401 before anything is read or stored, and audited."""
+mounted by the API factory when PLINTH_SLACK_SIGNING_SECRET and PLINTH_SLACK_BOT_TOKEN (or, for OAuth
+mode, PLINTH_SLACK_CLIENT_ID and PLINTH_SLACK_CLIENT_SECRET) are set. A bad or stale signature is
+refused with 401 before anything is read or stored, and audited. In OAuth mode Bolt's install flow also
+answers `GET /slack/install` (a fresh state, then Slack's consent page) and `GET /slack/oauth_redirect`
+(the state checked and consumed, the code exchanged, the installation stored)."""
 
 from __future__ import annotations
 
@@ -67,3 +70,17 @@ def mount(api: FastAPI) -> None:
         # broker, so they run in the thread pool instead.
         response = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
         return to_starlette_response(response)
+
+    flow = bolt.oauth_flow
+    if flow is None:
+        return
+
+    @api.get(flow.install_path, include_in_schema=False)
+    async def slack_install(request: Request) -> Response:
+        bolt_request = to_bolt_request(request, b"")
+        return to_starlette_response(await run_in_threadpool(flow.handle_installation, bolt_request))
+
+    @api.get(flow.redirect_uri_path, include_in_schema=False)
+    async def slack_oauth_redirect(request: Request) -> Response:
+        bolt_request = to_bolt_request(request, b"")
+        return to_starlette_response(await run_in_threadpool(flow.handle_callback, bolt_request))

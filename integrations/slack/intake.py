@@ -36,6 +36,10 @@ class Question:
     mentioned: bool
     thread_ts: str | None  # the thread to answer in (None: a private answer through response_url)
     reply: dict[str, Any] = field(default_factory=dict)  # extra reply context (response_url, ...)
+    # Enterprise Grid: the organisation, and whether Plinth is installed org-wide (OAuth mode picks the
+    # installation, and so the bot token, by these and the team).
+    enterprise_id: str | None = None
+    org_install: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,14 @@ class Outcome:
     queued: bool = False  # its answer was queued by this request (a placeholder should follow)
     refusal: str | None = None  # told to the asker
     ignored: bool = False
+
+
+def grid_of(context: Any) -> dict[str, Any]:
+    """A request's Enterprise Grid fields for a Question (from Bolt's context)."""
+    return {
+        "enterprise_id": context.enterprise_id,
+        "org_install": bool(context.is_enterprise_install),
+    }
 
 
 def strip_mentions(text: str, bot_user_id: str | None) -> str:
@@ -121,6 +133,8 @@ def accept(client: WebClient, question: Question) -> Outcome:
                 "user": question.user_id,
                 "thread_ts": question.thread_ts,
                 "is_dm": question.is_dm,
+                **({"enterprise": question.enterprise_id} if question.enterprise_id else {}),
+                **({"org_install": True} if question.org_install else {}),
                 **question.reply,
             },
             audience=audience,

@@ -26,7 +26,7 @@ from app.domains.conversations import deliveries
 from app.domains.conversations import service as conversations
 from app.domains.knowledge.models import Document, DocumentVersion
 from integrations.slack import blocks
-from integrations.slack.client import retry_handlers, web_client
+from integrations.slack.client import NotInstalled, retry_handlers, team_token, web_client
 from workers import client as queue
 
 logger = logging.getLogger(__name__)
@@ -149,8 +149,9 @@ def deliver(*, message_id: uuid.UUID, final_attempt: bool, client: WebClient | N
         ),
     }
     try:
-        ref = _send(client or web_client(), reply_to, attempt.external_ref, content)
-    except (SlackApiError, DeliveryError, OSError) as exc:
+        # The workspace's own bot token (OAuth mode: from its installation, by the stored team).
+        ref = _send(client or web_client(team_token(reply_to)), reply_to, attempt.external_ref, content)
+    except (SlackApiError, DeliveryError, NotInstalled, OSError) as exc:
         transient = _transient(exc)
         with session_scope() as session:
             deliveries.mark_failed(
@@ -191,6 +192,8 @@ def share(client: WebClient, *, message_id: uuid.UUID) -> str | None:
 def _transient(exc: Exception) -> bool:
     if isinstance(exc, DeliveryError):
         return exc.transient
+    if isinstance(exc, NotInstalled):
+        return False  # uninstalled: no retry brings the token back
     if isinstance(exc, SlackApiError):
         return exc.response.status_code >= 500 or exc.response.get("error") in TRANSIENT_SLACK_ERRORS
     return True  # connection trouble
@@ -212,7 +215,10 @@ def progress_updater(message_id: uuid.UUID) -> Callable[[str], None] | None:
     ts, channel = reply_to.get("placeholder_ts"), reply_to.get("channel")
     if not ts or not channel:
         return None
-    client = web_client(retries=False)
+    try:
+        client = web_client(team_token(reply_to), retries=False)
+    except NotInstalled:
+        return None
     interval = get_settings().slack.progress_interval_s
     state = {"last": time.monotonic()}
     lock = threading.Lock()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,65 +17,29 @@ from app.core.db import session_scope
 from app.domains.channels import service as channels
 from app.domains.conversations.models import Delivery, Escalation, Feedback, Message
 from app.domains.corrections.models import Correction
-from app.runtime.postgres import EmbeddedPostgres, free_port
 from app.runtime.processes import ManagedProcess
-from app.runtime.redis_server import BundledRedis
 from audit.models import AuditEvent
 from tests.conftest import Env
 from tests.fakes.openai_server import StubServer
 from tests.fakes.slack_api import TEAM, Failure, FakeSlack
-from tests.support import databases
-from tests.support.processes import plinth_env, run_cli, start_worker
-from tests.support.slack import BOT_TOKEN, SECRET, SlackPayloads, SlackSender, start_api
+from tests.support.processes import plinth_env, run_cli
+from tests.support.slack import (
+    BOT_TOKEN,
+    SlackPayloads,
+    SlackSender,
+    answered_in,
+    channel,
+    person,
+)
 
 pytestmark = pytest.mark.slow
 ESCALATIONS = "C0ESCALATE"
-LEAVE = "qa/handbook-18F/pages/travel-and-leave/leave.md"
 QUESTION = "How do I request sick leave?"
 
 
 @pytest.fixture(scope="module")
-def fake_slack() -> Iterator[FakeSlack]:
-    fake = FakeSlack().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
-def stack(
-    *,
-    pg: EmbeddedPostgres,
-    redis_server: BundledRedis,
-    stub_llm: StubServer,
-    fake_slack: FakeSlack,
-    shared_data: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[dict[str, str]]:
-    """Database, worker and API configured for Slack, with the leave policy ingested."""
-    name = databases.create_copy(pg, prefix="slack")
-    home = tmp_path_factory.mktemp("slack-home")
-    port = free_port()
-    settings = {
-        "PLINTH_HOME": str(home),
-        "PLINTH_DATABASE_URL": pg.url(name),
-        "PLINTH_REDIS_URL": redis_server.url,
-        "PLINTH_LLM_BASE_URL": stub_llm.base_url,
-        "PLINTH_SLACK_SIGNING_SECRET": SECRET,
-        "PLINTH_SLACK_BOT_TOKEN": BOT_TOKEN,
-        "PLINTH_SLACK_API_BASE_URL": fake_slack.api_url,
-        "PLINTH_SLACK_ESCALATION_CHANNEL": ESCALATIONS,
-        "PLINTH_SLACK_MAX_RETRIES": "3",
-        "PLINTH_API_URL": f"http://127.0.0.1:{port}",
-    }
-    env = plinth_env(settings)
-    ingested = run_cli("ingest", str(shared_data / LEAVE), env=env)
-    assert ingested.returncode == 0, ingested.stderr
-    worker = start_worker(env, home / "worker.log", redis_url=redis_server.url)
-    api = start_api(env, home / "api.log", port=port)
-    yield settings
-    api.stop()
-    worker.stop()
-    databases.drop(pg, name)
+def slack_settings() -> dict[str, str]:
+    return {"PLINTH_SLACK_BOT_TOKEN": BOT_TOKEN, "PLINTH_SLACK_ESCALATION_CHANNEL": ESCALATIONS}
 
 
 @pytest.fixture
@@ -87,45 +50,12 @@ def slack(stack: dict[str, str], env: Env, fake_slack: FakeSlack, stub_llm: Stub
     return SlackSender(stack["PLINTH_API_URL"])
 
 
-@pytest.fixture
-def payloads(shared_data: Path) -> SlackPayloads:
-    return SlackPayloads(shared_data)
-
-
-def person(fake: FakeSlack) -> str:
-    user = "U" + uuid.uuid4().hex[:9].upper()
-    fake.add_user(user, email=f"{user.lower()}@example.com")
-    return user
-
-
-def channel(fake: FakeSlack, members: list[str], *, shared: bool = False) -> str:
-    channel_id = "C" + uuid.uuid4().hex[:9].upper()
-    fake.add_channel(channel_id, members=[*members, "U0LAN0Z89"], shared=shared)
-    return channel_id
-
-
 def messages(**where: Any) -> list[Message]:
     with session_scope() as session:
         query = select(Message)
         for key, value in where.items():
             query = query.where(getattr(Message, key) == value)
         return list(session.scalars(query))
-
-
-def answered_in(fake: FakeSlack, *, channel_id: str, ts: str | None = None) -> dict[str, Any]:
-    """The chat.update (or post) carrying the answer's buttons in this channel, once Slack took it."""
-    deadline = time.monotonic() + 180  # the first answer of a cold worker loads the embedding model
-    while time.monotonic() < deadline:
-        for call in fake.calls("chat.update") + fake.calls("chat.postMessage"):
-            if (
-                call.result.get("ok")
-                and call.args.get("channel") == channel_id
-                and "plinth_answer_actions" in str(call.args.get("blocks"))
-                and (ts is None or call.args.get("ts") == ts)
-            ):
-                return call.args
-        time.sleep(0.1)
-    pytest.fail(f"no answer in {channel_id}: {[(c.method, c.args.get('channel')) for c in fake.calls()]}")
 
 
 def test_a_mention_gets_a_placeholder_then_the_answer_in_its_thread(

@@ -1,11 +1,16 @@
 """A fake Slack Web API speaking real HTTP: the methods Plinth calls (form or JSON bodies, bearer
 token), a directory of users and channels, response_url endpoints, every call recorded with its arrival
 time, and failures on demand (429 with Retry-After, 5xx, Slack error codes). slack_sdk reaches it
-through `base_url` (PLINTH_SLACK_API_BASE_URL), so the production code path is unchanged."""
+through `base_url` (PLINTH_SLACK_API_BASE_URL), so the production code path is unchanged.
+
+For OAuth installs it answers `oauth.v2.access` as Slack does (client id and secret in HTTP Basic auth,
+a single-use code granted beforehand with `grant`), and `auth.test` for each token it issued with that
+token's workspace."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import threading
@@ -52,6 +57,12 @@ class FakeSlackState:
     outbox: list[dict[str, Any]] = field(default_factory=list)
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     socket_connected: bool = False
+    # OAuth: the app's credentials, codes granted (each answered once), and each issued token's identity.
+    oauth_client: tuple[str, str] | None = None
+    grants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    revoked: set[str] = field(default_factory=set)
+    refreshes: dict[str, dict[str, Any]] = field(default_factory=dict)  # refresh token → its answer
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -104,8 +115,33 @@ def create_app(state: FakeSlackState) -> FastAPI:
         return {"permalink": f"https://test.slack.com/archives/{channel}/p{ts}"}
 
     auth = {"user_id": BOT_USER, "bot_id": BOT_ID, "team_id": TEAM, "user": "plinth", "team": "Test"}
+
+    def auth_test(args: dict[str, Any], token: str | None) -> dict[str, Any]:
+        if token in state.revoked:
+            raise LookupError("token_revoked")
+        return state.tokens.get(token or "", auth)
+
+    def oauth_access(args: dict[str, Any], basic: str | None) -> dict[str, Any]:
+        try:
+            client_id, _, secret = base64.b64decode(basic or "").decode().partition(":")
+        except ValueError:
+            client_id, secret = "", ""
+        if state.oauth_client is None or client_id != state.oauth_client[0]:
+            raise LookupError("invalid_client_id")
+        if secret != state.oauth_client[1]:
+            raise LookupError("bad_client_secret")
+        with state.lock:
+            if args.get("grant_type") == "refresh_token":  # token rotation
+                granted = state.refreshes.pop(args.get("refresh_token", ""), None)
+                if granted is None:
+                    raise LookupError("invalid_refresh_token")
+                return granted
+            granted = state.grants.pop(args.get("code", ""), None)
+        if granted is None:
+            raise LookupError("invalid_code")
+        return granted
+
     methods: dict[str, Any] = {
-        "auth.test": lambda args: auth,
         "users.info": lambda args: {"user": lookup(state.users, args.get("user", ""), "user_not_found")},
         "conversations.info": lambda args: {
             "channel": lookup(state.channels, args.get("channel", ""), "channel_not_found")
@@ -119,12 +155,14 @@ def create_app(state: FakeSlackState) -> FastAPI:
         "views.publish": lambda args: {"view": {"id": "V" + new_ts().replace(".", "")}},
     }
 
-    def answer(method: str, args: dict[str, Any]) -> dict[str, Any]:
-        handler = methods.get(method)
-        if handler is None:
-            return {}
+    def answer(method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
         try:
-            return dict(handler(args))
+            if method == "auth.test":
+                return dict(auth_test(args, token))
+            if method == "oauth.v2.access":
+                return dict(oauth_access(args, (token or "").removeprefix("Basic ")))
+            handler = methods.get(method)
+            return {} if handler is None else dict(handler(args))
         except LookupError as missing:
             return {"ok": False, "error": str(missing)}
 
@@ -143,7 +181,7 @@ def create_app(state: FakeSlackState) -> FastAPI:
             result = {"ok": False, "error": failure.error}
             status = failure.status
         else:
-            body = answer(method, args)
+            body = answer(method, args, token)
             result, status, headers = ({"ok": True, **body} if body.get("ok") is not False else body), 200, {}
         with state.lock:
             state.calls.append(Call(method=method, args=args, at=time.time(), token=token, result=result))
@@ -264,6 +302,71 @@ class FakeSlack:
         """Serve the bytes as a private Slack file; returns its download URL."""
         self.state.files[name] = data
         return f"{self.base_url}/files/{name}"
+
+    def register_app(self, client_id: str, client_secret: str) -> None:
+        """The OAuth app's credentials, which `oauth.v2.access` checks."""
+        self.state.oauth_client = (client_id, client_secret)
+
+    def grant(
+        self,
+        code: str,
+        *,
+        team_id: str,
+        bot_token: str,
+        installer: str = "U0INSTALL1",
+        bot_user: str = BOT_USER,
+        team_name: str = "Another Workspace",
+        enterprise: dict[str, str] | None = None,
+        is_enterprise_install: bool = False,
+        scope: str = "app_mentions:read,chat:write,commands,users:read,users:read.email",
+        user_token: str | None = None,
+    ) -> dict[str, Any]:
+        """Let `oauth.v2.access` exchange `code` (once) for an installation of `team_id`, answered in
+        Slack's shape, and let `auth.test` know the bot token as that workspace's bot."""
+        response: dict[str, Any] = {
+            "ok": True,
+            "access_token": bot_token,
+            "token_type": "bot",
+            "scope": scope,
+            "bot_user_id": bot_user,
+            "app_id": "A0PLINTH01",
+            "team": None if is_enterprise_install else {"name": team_name, "id": team_id},
+            "enterprise": enterprise,
+            "is_enterprise_install": is_enterprise_install,
+            "authed_user": {"id": installer},
+        }
+        if user_token is not None:
+            response["authed_user"].update(scope="search:read", access_token=user_token, token_type="user")
+        with self.state.lock:
+            self.state.grants[code] = response
+            self.state.tokens[bot_token] = {
+                "url": f"https://{team_id.lower()}.slack.com/",
+                "team": team_name,
+                "user": "plinth",
+                "team_id": team_id,
+                "user_id": bot_user,
+                "bot_id": BOT_ID,
+                "enterprise_id": (enterprise or {}).get("id"),
+                "is_enterprise_install": is_enterprise_install,
+            }
+        return response
+
+    def allow_refresh(self, refresh_token: str, *, new_token: str, new_refresh_token: str) -> None:
+        """Let `oauth.v2.access` (grant_type=refresh_token) exchange `refresh_token` once, for a bot
+        token that expires in 12 hours, as Slack's token rotation does."""
+        with self.state.lock:
+            self.state.refreshes[refresh_token] = {
+                "ok": True,
+                "access_token": new_token,
+                "token_type": "bot",
+                "refresh_token": new_refresh_token,
+                "expires_in": 43200,
+            }
+
+    def revoke(self, token: str) -> None:
+        """Slack no longer accepts the token (after tokens_revoked / app_uninstalled)."""
+        with self.state.lock:
+            self.state.revoked.add(token)
 
     def fail(self, method: str, failure: Failure) -> None:
         with self.state.lock:

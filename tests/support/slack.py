@@ -3,6 +3,7 @@ running API exactly as Slack sends them (JSON events, form-encoded interactivity
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import hmac
@@ -10,16 +11,27 @@ import json
 import sys
 import time
 import uuid
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
+import pytest
 
+from app.runtime.postgres import EmbeddedPostgres, free_port
 from app.runtime.processes import ManagedProcess
+from app.runtime.redis_server import BundledRedis
+from tests.fakes.openai_server import StubServer
+from tests.fakes.slack_api import Call, FakeSlack
+from tests.support import databases
+from tests.support.processes import plinth_env, run_cli, start_worker
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # test signing secret
 BOT_TOKEN = "xoxb-test-plinth"
+LEAVE = "qa/handbook-18F/pages/travel-and-leave/leave.md"
+CLIENT_ID = "1111111111.2222222222"  # the OAuth app the fake Slack API knows
+CLIENT_SECRET = "e0ad9a8a8b8a4f5c9f2c0d2f1b7a6c5d"
 
 
 def signed_headers(
@@ -97,6 +109,13 @@ class SlackPayloads:
         ]
         return payload
 
+    def app_event(self, event: dict[str, Any], *, team_id: str) -> dict[str, Any]:
+        """An Events API callback of `team_id` carrying `event` (the envelope of a real one)."""
+        body = copy.deepcopy(self.json("squarebot/app_mention.json"))
+        body.update(team_id=team_id, event_id="Ev" + uuid.uuid4().hex[:10].upper(), event=event)
+        body.pop("authed_users", None)
+        return body
+
     def view_submission(
         self, callback_id: str, private_metadata: str, *, user: str, values: dict[str, Any]
     ) -> dict[str, Any]:
@@ -166,3 +185,76 @@ def start_api(env: dict[str, str], log_file: Path, *, port: int) -> ManagedProce
             api.stop()
             raise RuntimeError(f"API did not come up:\n{log_file.read_text()[-3000:]}")
         time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def running_stack(
+    *,
+    pg: EmbeddedPostgres,
+    redis_server: BundledRedis,
+    stub_llm: StubServer,
+    fake_slack: FakeSlack,
+    shared_data: Path,
+    home: Path,
+    slack_settings: Mapping[str, str],
+    prefix: str,
+) -> Iterator[dict[str, str]]:
+    """A database copy with the leave policy ingested, a worker and `plinth api`, configured for the
+    fake Slack API plus `slack_settings`; yields the settings (PLINTH_API_URL included)."""
+    name = databases.create_copy(pg, prefix=prefix)
+    port = free_port()
+    settings = {
+        "PLINTH_HOME": str(home),
+        "PLINTH_DATABASE_URL": pg.url(name),
+        "PLINTH_REDIS_URL": redis_server.url,
+        "PLINTH_LLM_BASE_URL": stub_llm.base_url,
+        "PLINTH_SLACK_SIGNING_SECRET": SECRET,
+        "PLINTH_SLACK_API_BASE_URL": fake_slack.api_url,
+        "PLINTH_SLACK_MAX_RETRIES": "3",
+        "PLINTH_API_URL": f"http://127.0.0.1:{port}",
+        **slack_settings,
+    }
+    env = plinth_env(settings)
+    ingested = run_cli("ingest", str(shared_data / LEAVE), env=env)
+    assert ingested.returncode == 0, ingested.stderr
+    worker = start_worker(env, home / "worker.log", redis_url=redis_server.url)
+    api = start_api(env, home / "api.log", port=port)
+    try:
+        yield settings
+    finally:
+        api.stop()
+        worker.stop()
+        databases.drop(pg, name)
+
+
+def person(fake: FakeSlack) -> str:
+    user = "U" + uuid.uuid4().hex[:9].upper()
+    fake.add_user(user, email=f"{user.lower()}@example.com")
+    return user
+
+
+def channel(fake: FakeSlack, members: list[str], *, shared: bool = False) -> str:
+    channel_id = "C" + uuid.uuid4().hex[:9].upper()
+    fake.add_channel(channel_id, members=[*members, "U0LAN0Z89"], shared=shared)
+    return channel_id
+
+
+def answered_in(fake: FakeSlack, *, channel_id: str, ts: str | None = None) -> dict[str, Any]:
+    """The chat.update (or post) carrying the answer's buttons in this channel, once Slack took it."""
+    return answer_call(fake, channel_id=channel_id, ts=ts).args
+
+
+def answer_call(fake: FakeSlack, *, channel_id: str, ts: str | None = None) -> Call:
+    """The call that delivered the answer in this channel (with the token it was made with)."""
+    deadline = time.monotonic() + 180  # the first answer of a cold worker loads the embedding model
+    while time.monotonic() < deadline:
+        for call in fake.calls("chat.update") + fake.calls("chat.postMessage"):
+            if (
+                call.result.get("ok")
+                and call.args.get("channel") == channel_id
+                and "plinth_answer_actions" in str(call.args.get("blocks"))
+                and (ts is None or call.args.get("ts") == ts)
+            ):
+                return call
+        time.sleep(0.1)
+    pytest.fail(f"no answer in {channel_id}: {[(c.method, c.args.get('channel')) for c in fake.calls()]}")

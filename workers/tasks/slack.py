@@ -15,7 +15,7 @@ from app.core.db import session_scope
 from app.domains.conversations import service as conversations
 from integrations.slack import files as slack_files
 from integrations.slack import replier
-from integrations.slack.client import web_client
+from integrations.slack.client import bot_token, web_client
 from workers import names
 from workers.base import PlinthTask
 from workers.celery_app import app
@@ -41,8 +41,19 @@ def deliver(self: Task, *, message_id: str) -> str | None:
 
 
 @app.task(name=names.TASK_SLACK_INGEST_FILES, base=PlinthTask)
-def ingest_files(*, team_id: str, user_id: str, channel_id: str, files: list[dict[str, Any]]) -> int:
+def ingest_files(
+    *,
+    team_id: str,
+    user_id: str,
+    channel_id: str,
+    files: list[dict[str, Any]],
+    grid: dict[str, Any] | None = None,
+) -> int:
+    grid = grid or {}
+    token = bot_token(
+        team_id, enterprise_id=grid.get("enterprise_id"), org_install=bool(grid.get("org_install"))
+    )
     lines = slack_files.ingest_shared(
-        web_client(), team_id=team_id, user_id=user_id, channel_id=channel_id, files=files
+        web_client(token), team_id=team_id, user_id=user_id, channel_id=channel_id, files=files
     )
     return len(lines)
