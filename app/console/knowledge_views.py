@@ -36,10 +36,6 @@ class DocumentRow(DocumentInfo):
     version_rows: list[VersionRow] = Field(default_factory=list)
 
 
-class RefusalRow(RefusalInfo):
-    submitter: str | None = None
-
-
 class KnowledgeOverview(BaseModel):
     sources: list[SourceInfo]
     documents: list[DocumentRow]

@@ -160,16 +160,8 @@ def prompts(access: Access) -> list[models.PromptVersion]:
 
 
 def prompt_diff(access: Access, *, from_version: str | None, to_version: str | None) -> models.PromptDiff:
-    """Defaults: the active answer prompt, against the version of the same prompt before it."""
     with session_scope() as session:
-        history = models.prompt_history(session)
-        to = to_version or next(p.version for p in history if p.active and p.name == "answer")
-        if from_version is None:
-            same = [
-                p.version for p in history if p.name == next((h.name for h in history if h.version == to), "")
-            ]
-            from_version = same[max(same.index(to) - 1, 0)] if to in same else to
-        return models.diff_prompts(session, from_version=from_version, to_version=to)
+        return models.diff_prompts(session, from_version=from_version, to_version=to_version)
 
 
 def activate_prompt(access: Access, *, version: str) -> None:

@@ -309,9 +309,15 @@ def prompt_history(session: Session) -> list[PromptVersion]:
     )
 
 
-def diff_prompts(session: Session, *, from_version: str, to_version: str) -> PromptDiff:
-    """What changed from one version to another, part by part, as unified diff lines."""
-    before, after = (prompt_version(session, version=v) for v in (from_version, to_version))
+def diff_prompts(session: Session, *, from_version: str | None, to_version: str | None) -> PromptDiff:
+    """What changed from one version to another, part by part, as unified diff lines. Defaults: the
+    active answer prompt, against the version of the same prompt published before it."""
+    after = prompt_version(session, version=to_version) if to_version else active_prompt(session)
+    if from_version is None:
+        same = [p.version for p in prompt_history(session) if p.name == after.name]
+        from_version = same[max(same.index(after.version) - 1, 0)]
+    to_version = after.version
+    before = prompt_version(session, version=from_version)
 
     def lines(a: str, b: str) -> list[str]:
         return list(

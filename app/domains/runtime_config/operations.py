@@ -27,7 +27,7 @@ Address = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 Domain = Annotated[
     str, StringConstraints(pattern=r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}$", max_length=253)
 ]
-Audience = Annotated[str, StringConstraints(pattern=r"^slack:[A-Z0-9]+:[A-Z0-9]+$", max_length=100)]
+Audience = Annotated[str, StringConstraints(pattern=r"^slack:[^:\s]+:[^:\s]+$", max_length=100)]
 BudgetKey = Annotated[str, StringConstraints(pattern=r"^(user|team|channel):\S.{0,199}$")]
 
 
