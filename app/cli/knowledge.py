@@ -12,12 +12,12 @@ from pathlib import Path
 import typer
 from sqlalchemy.orm import Session
 
+from app import intake
 from app.core.blobs import BlobStore, default_blob_store
 from app.core.db import session_scope
 from app.core.errors import InvalidInput
 from app.domains.knowledge import service as knowledge
 from app.domains.principals import service as principals
-from rag.errors import IngestRefused
 
 CLI_SOURCE = "cli"
 
@@ -55,40 +55,23 @@ def _ingest_one(
     dates: tuple[datetime | None, ...],
 ) -> bool:
     """Ingest one file and say what happened; False when it was refused (the refusal is recorded)."""
-    key = knowledge.cli_source_key(path)
-    try:
-        with path.open("rb") as stream, session_scope() as session:
-            outcome = knowledge.ingest(
-                session,
-                blobs=blobs,
-                stream=stream,
-                original_name=path.name,
-                source_name=CLI_SOURCE,
-                source_key=key,
-                channel="cli",
-                submitted_by=submitter,
-                access=grants,
-                review_at=dates[0],
-                expires_at=dates[1],
-            )
-    except (IngestRefused, OSError) as exc:
-        error = (
-            exc
-            if isinstance(exc, IngestRefused)
-            else IngestRefused("unreadable", f"cannot read the file ({exc.strerror})")
-        )
-        with session_scope() as session:
-            knowledge.record_refusal(
-                session,
-                original_name=path.name,
-                channel="cli",
-                submitted_by=submitter,
-                error=error,
-                source_name=CLI_SOURCE,
-                source_key=key,
-            )
-        typer.echo(f"refused {path}: {error.message}", err=True)
+    done = intake.submit_document(
+        blobs=blobs,
+        opener=lambda: path.open("rb"),
+        original_name=path.name,
+        source_name=CLI_SOURCE,
+        source_key=knowledge.cli_source_key(path),
+        channel="cli",
+        submitted_by=submitter,
+        access=grants,
+        review_at=dates[0],
+        expires_at=dates[1],
+    )
+    if done.outcome is None:
+        assert done.refused is not None
+        typer.echo(f"refused {path}: {done.refused.message}", err=True)
         return False
+    outcome = done.outcome
     if outcome.status == "duplicate":
         typer.echo(f"unchanged {path}: already ingested as version {outcome.version_no}")
     else:

@@ -45,6 +45,8 @@ class Permission(StrEnum):
     JOBS_REPLAY = "jobs.replay"
     SETTINGS_READ = "settings.read"
     DELIVERIES_REPLAY = "deliveries.replay"
+    KNOWLEDGE_READ = "knowledge.read"
+    KNOWLEDGE_CHANGE = "knowledge.change"
 
 
 _READERS = CONSOLE_ROLES
@@ -65,6 +67,8 @@ GRANTS: dict[Permission, frozenset[str]] = {
     Permission.JOBS_REPLAY: frozenset({"admin"}),
     Permission.SETTINGS_READ: frozenset({"admin", "compliance"}),
     Permission.DELIVERIES_REPLAY: frozenset({"admin"}),
+    Permission.KNOWLEDGE_READ: _READERS,
+    Permission.KNOWLEDGE_CHANGE: frozenset({"admin"}),
 }
 
 

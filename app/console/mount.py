@@ -10,7 +10,18 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.api.errors import error_response, status_for
-from app.console import api, audit_pages, headers, jobs_pages, pages, settings_api, settings_pages, signin
+from app.console import (
+    api,
+    audit_pages,
+    headers,
+    jobs_pages,
+    knowledge_pages,
+    operations_pages,
+    pages,
+    settings_api,
+    settings_pages,
+    signin,
+)
 from app.console.access import SignInRequired
 from app.console.rendering import render
 from app.core.errors import AppError
@@ -25,6 +36,10 @@ def mount(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(jobs_pages.router)
     app.include_router(audit_pages.router)
+    app.include_router(knowledge_pages.router)
+    app.include_router(knowledge_pages.api)
+    app.include_router(operations_pages.router)
+    app.include_router(operations_pages.api)
     app.include_router(settings_pages.router)
     app.include_router(settings_api.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

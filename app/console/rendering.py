@@ -18,10 +18,16 @@ NAV = (
     ("/corrections", "Corrections", Permission.CORRECTIONS_READ),
     ("/escalations", "Escalations", Permission.ESCALATIONS_READ),
     ("/deliveries", "Failed deliveries", Permission.DELIVERIES_READ),
+    ("/knowledge", "Knowledge", Permission.KNOWLEDGE_READ),
     ("/users", "Users and roles", Permission.PRINCIPALS_READ),
     ("/jobs", "Failed tasks", Permission.JOBS_REPLAY),
     ("/audit", "Audit", Permission.AUDIT_READ),
     ("/settings/retention", "Retention and holds", Permission.SETTINGS_READ),
+    ("/settings/channels", "Slack channels", Permission.SETTINGS_READ),
+    ("/settings/email", "Email", Permission.SETTINGS_READ),
+    ("/settings/models", "Models", Permission.SETTINGS_READ),
+    ("/settings/prompts", "Prompts", Permission.SETTINGS_READ),
+    ("/settings/budgets", "Budgets", Permission.SETTINGS_READ),
 )
 
 

@@ -19,6 +19,7 @@ from app.core.db import session_scope
 from app.core.errors import Unavailable
 from app.core.settings import EmailSettings, get_settings
 from app.domains.inbox import service as inbox
+from integrations.email import config
 from integrations.email.addresses import Mailboxes
 from workers import client, names
 
@@ -70,12 +71,20 @@ def store(*, raw: bytes, envelope_from: str, envelope_to: list[str], peer: str |
 class Handler:
     def __init__(self, settings: EmailSettings) -> None:
         self.settings = settings
-        self.mailboxes = Mailboxes.from_settings(settings)
+
+    async def _mailboxes(self) -> Mailboxes:
+        """The addresses in force (they change from the console); the environment's if the store is out
+        of reach, so a database outage does not bounce mail to the fixed addresses."""
+        try:
+            return await asyncio.get_running_loop().run_in_executor(None, config.mailboxes, self.settings)
+        except Exception:
+            logger.warning("cannot read the accepted addresses; using the configured ones", exc_info=True)
+            return Mailboxes.from_settings(self.settings)
 
     async def handle_RCPT(  # noqa: N802 - the hook name aiosmtpd looks for
         self, server: SMTP, session: SmtpSession, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
-        if not self.mailboxes.ours(address):
+        if not (await self._mailboxes()).ours(address):
             return "550 5.1.1 No such mailbox here"
         if len(envelope.rcpt_tos) >= self.settings.max_recipients:
             return "452 4.5.3 Too many recipients"

@@ -21,7 +21,7 @@ from app.domains.conversations import service as conversations
 from app.domains.inbox import service as inbox
 from app.domains.inbox.models import InboundMail
 from app.domains.principals import service as principals
-from integrations.email import checks, documents
+from integrations.email import checks, config, documents
 from integrations.email.addresses import DOCUMENTS, QUESTIONS, Mailboxes
 from integrations.email.parsing import MailRefused, ParsedMail, parse
 from integrations.email.quoting import FORWARD_SUBJECT, clean_subject
@@ -55,7 +55,7 @@ def process(session: Session, *, inbound_id: uuid.UUID) -> Outcome:
     mail = inbox.claim(session, inbound_id=inbound_id)
     if mail is None:
         return Outcome()
-    settings = get_settings().email
+    settings = config.effective(session, get_settings().email)
     with default_blob_store().open(mail.blob_key) as stream:
         raw = stream.read()
     try:

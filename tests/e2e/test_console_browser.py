@@ -3,9 +3,11 @@ and bundled Redis, a real OIDC provider over HTTP, and Debian's Chromium driven 
 through the provider, then every page — a screenshot of each goes to docs/screenshots/ — and the
 changes people make there (approving an edited correction, which then answers the question; rejecting
 one; resolving an escalation; replaying a failed delivery; changing roles; setting a retention period,
-placing a legal hold, requesting a purge, comparing and rolling back settings versions; verifying the
-audit chain), signing out, and a compliance officer's view: audit search, an event with its inclusion
-proof against a signed checkpoint, and a CSV export."""
+placing a legal hold, requesting a purge, comparing and rolling back settings versions; uploading a
+document, re-ingesting it and seeing a refused file's reason; changing a Slack channel, the email intake,
+the model registry, a prompt version and a budget; verifying the audit chain), signing out, and a
+compliance officer's view: audit search, an event with its inclusion proof against a signed checkpoint,
+and a CSV export."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from app.core.blobs import FileBlobStore
 from app.core.db import session_scope
 from app.core.settings import get_settings
+from app.domains.channels import service as channels
 from app.domains.conversations.models import Delivery
 from app.domains.corrections import service as corrections
 from app.domains.knowledge import service as knowledge
@@ -58,12 +61,14 @@ RULES = [
     {"claim": "groups", "value": "plinth-admins", "role": "admin"},
     {"claim": "groups", "value": "audit", "role": "compliance"},
 ]
+# The API process loads the embedding model on its first upload: slow on a loaded machine.
+INGEST_TIMEOUT_MS = 180_000
 LEAVE_QUESTION = "How many hours of annual leave do I earn per pay period?"
 
 
 class System:
-    def __init__(self, env: Env, base: str, provider: OidcProvider) -> None:
-        self.env, self.base, self.provider = env, base, provider
+    def __init__(self, env: Env, base: str, provider: OidcProvider, shared_data: Path) -> None:
+        self.env, self.base, self.provider, self.shared_data = env, base, provider, shared_data
 
     def ask(
         self, question: str, user: str, *, channel_user_groups: list[str] | None = None
@@ -105,6 +110,9 @@ def system(
         # High enough that a question about baking finds nothing in a leave policy.
         PLINTH_RETRIEVAL_MIN_SIMILARITY="0.4",
         PLINTH_CONSOLE_ROLE_RULES=json.dumps(RULES),
+        # Prices for the stub model's tokens, so the dashboard has a cost per day to chart.
+        PLINTH_USAGE_PRICE_IN_PER_1K="0.5",
+        PLINTH_USAGE_PRICE_OUT_PER_1K="1.5",
         **provider.env(base),
     )
     stub_llm.reset()
@@ -139,7 +147,9 @@ def system(
                 submitted_by=principals.ensure_local(session, handle="librarian").id,
                 access=["org"],
             )
-        yield System(env, base, provider)
+        with session_scope() as session:
+            channels.ensure_channel(session, audience="slack:T061EG9R6:C0LAN2Q65", name="#general")
+        yield System(env, base, provider, shared_data)
     finally:
         api.stop()
         worker.stop()
@@ -221,6 +231,108 @@ def _retention_and_holds(page: Page) -> None:
     expect(page.locator("#current-value")).to_contain_text('"input.received": 365')
 
 
+def _knowledge(page: Page, shared_data: Path) -> None:
+    """Upload a document (ingested like `plinth ingest`), then a file that is refused with its reason."""
+    page.click("nav >> text=Knowledge")
+    expect(page.locator("table.documents")).to_contain_text("leave.md")
+    upload = page.locator("#upload")
+    upload.locator("input[name=file]").set_input_files(
+        str(shared_data / "docs" / "unstructured__codeblock.md")
+    )
+    upload.locator("input[name=grants]").fill("org, group:engineering")
+    upload.locator("input[name=review_at]").fill("2026-01-31")
+    upload.get_by_role("button", name="Upload").click(timeout=INGEST_TIMEOUT_MS)
+    expect(page.locator(".alert.ok")).to_contain_text("Ingested unstructured__codeblock.md")
+    expect(page.locator("#version-1")).to_be_visible()
+    expect(page.locator("#freshness")).to_contain_text("stale")
+    page.get_by_role("button", name="Re-ingest from the stored original").click(timeout=INGEST_TIMEOUT_MS)
+    expect(page.locator(".alert.ok")).to_contain_text("version 2")
+    _shot(page, "knowledge-document")
+    page.click("nav >> text=Knowledge")
+    encrypted = shared_data / "docs" / "pypdf-samples__libreoffice-writer-password.pdf"
+    page.locator("#upload input[name=file]").set_input_files(str(encrypted))
+    page.locator("#upload").get_by_role("button", name="Upload").click(timeout=INGEST_TIMEOUT_MS)
+    expect(page.locator("#refused-alert")).to_contain_text(
+        "Refused pypdf-samples__libreoffice-writer-password.pdf"
+    )
+    expect(page.locator("table.refusals")).to_contain_text("encrypted")
+    _shot(page, "knowledge")
+
+
+def _submit(page: Page, form: str, button: str, **fields: str) -> None:
+    """Fill a form's fields by name and press its button."""
+    for name, value in fields.items():
+        page.locator(f"{form} [name={name}]").fill(value)
+    page.locator(form).get_by_role("button", name=button).click()
+
+
+def _operations_settings(page: Page) -> None:
+    """Slack channels, email intake, models, prompt versions and budgets, each changed once."""
+    page.click("nav >> text=Slack channels")
+    row = page.locator("#channel-slack-T061EG9R6-C0LAN2Q65")
+    row.locator("input[name=mentions_only]").check()
+    row.locator("input[name=allowed_users]").fill("U012AB3CD")
+    row.get_by_role("button", name="Save").click()
+    expect(page.locator(".alert.ok")).to_contain_text("Settings of slack:T061EG9R6:C0LAN2Q65 saved")
+    expect(page.locator("#channel-slack-T061EG9R6-C0LAN2Q65 input[name=mentions_only]")).to_be_checked()
+    _shot(page, "settings-channels")
+    page.click("nav >> text=Email")
+    _submit(
+        page,
+        "#set-email",
+        "Save",
+        addresses="helpdesk@plinth.local",
+        allowed_domains="partner.example",
+        reason="Partner pilot",
+    )
+    expect(page.locator(".alert.ok")).to_contain_text("Email intake saved")
+    expect(page.locator("#email-current")).to_contain_text("partner.example")
+    _shot(page, "settings-email")
+    page.click("nav >> text=Models")
+    _submit(
+        page,
+        "#register-model",
+        "Register",
+        name="vllm-standby",
+        base_url="http://vllm-standby:8000/v1",
+        served_model="qwen2.5-7b-instruct",
+        context_length="32768",
+        priority="200",
+    )
+    expect(page.locator(".alert.ok")).to_have_text("Model vllm-standby registered.")
+    # Kept out of the failover order, so the answers below still go to the stub model.
+    page.locator("#model-vllm-standby").get_by_role("button", name="Disable").click()
+    expect(page.locator("#model-vllm-standby")).to_contain_text("disabled")
+    _shot(page, "settings-models")
+    page.click("nav >> text=Prompts")
+    _submit(
+        page,
+        "#publish-prompt",
+        "Publish (inactive)",
+        system="Answer employees' questions from the sources only, in at most three sentences, citing them.",
+        user_template="Sources:\n$sources\n\nQuestion: $question",
+        note="Shorter answers",
+    )
+    expect(page.locator(".alert.ok")).to_contain_text("Published answer-v2")
+    page.locator("#prompt-answer-v2").get_by_role("link", name="diff with answer-v1").click()
+    expect(page.locator("#prompt-diff")).to_contain_text("in at most three sentences")
+    _shot(page, "settings-prompts")
+    page.click("nav >> text=Budgets")
+    page.locator("#set-budget select[name=kind]").select_option("team")
+    _submit(
+        page,
+        "#set-budget",
+        "Save budget",
+        value="T061EG9R6",
+        soft_tokens="200000",
+        hard_tokens="250000",
+        requests_per_minute="30",
+    )
+    expect(page.locator(".alert.ok")).to_contain_text("Budget for team:T061EG9R6 saved")
+    expect(page.locator("table.budgets")).to_contain_text("200000 / 250000")
+    _shot(page, "settings-budgets")
+
+
 def _audit_as_compliance(page: Page, system: System) -> None:
     """Search, an event with its proof against a signed checkpoint, and an export of the same search."""
     maintenance.run(signer=default_signer(), store=default_store(), force=True)
@@ -228,7 +340,8 @@ def _audit_as_compliance(page: Page, system: System) -> None:
     page.select_option("select[name=event_type]", "settings.changed")
     page.get_by_role("button", name="Search").click()
     expect(page).to_have_url(re.compile(r"event_type=settings.changed"))
-    expect(page.locator("table.audit-events tbody tr")).to_have_count(3)
+    # Three retention versions, then one each for channels, email intake and budgets.
+    expect(page.locator("table.audit-events tbody tr")).to_have_count(6)
     _shot(page, "audit")
     page.locator("table.audit-events tbody tr").last.locator("a").click()
     expect(page.locator("#payload")).to_contain_text("Records policy 2026")
@@ -240,7 +353,7 @@ def _audit_as_compliance(page: Page, system: System) -> None:
         page.click("#export-csv")
     exported = Path(download.value.path()).read_text().splitlines()
     assert exported[0].startswith("seq,ts,event_type,actor")
-    assert len(exported) == 4
+    assert len(exported) == 7
     assert all(",settings.changed," in line for line in exported[1:])
 
 
@@ -278,6 +391,7 @@ def test_every_page_in_a_real_browser(system: System, tmp_path: Path) -> None:
         expect(page.locator("#t-questions")).to_have_text("3")
         expect(page.locator("#unanswered")).to_contain_text("What is the recipe for sourdough bread?")
         expect(page.locator("#cost-per-day")).to_be_visible()
+        expect(page.locator("#t-cost")).not_to_have_text("0.00 USD")
         _shot(page, "dashboard")
 
         # Conversations: htmx swaps the results when a filter changes, and the URL follows.
@@ -340,6 +454,8 @@ def test_every_page_in_a_real_browser(system: System, tmp_path: Path) -> None:
         expect(page.locator(".alert.ok")).to_have_text("Roles changed.")
 
         _retention_and_holds(page)
+        _knowledge(page, system.shared_data)
+        _operations_settings(page)
         # The admin verifies the chain but sees no payloads.
         page.click("nav >> text=Audit")
         expect(page.locator("table.audit-events")).to_contain_text("settings.changed")

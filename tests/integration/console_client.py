@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from app.api.factory import create_app
 from tests.fakes.oidc_provider import OidcProvider
+from tests.support import console as data
 
 CONSOLE = "https://testserver"
 
@@ -69,3 +70,12 @@ def start_sign_in(b: Browser, next_path: str = "/") -> str:
 
 def sign_in(b: Browser, provider: OidcProvider, subject: str) -> httpx.Response:
     return b.get(authorize(provider, start_sign_in(b), subject))
+
+
+def signed_in(handle: str, roles: list[str]) -> tuple[Browser, str, data.Person]:
+    """A browser holding a fresh console session of a new person with these roles, and its CSRF token."""
+    person = data.person(handle, roles)
+    cookie, csrf = data.console_session(person.id)
+    b = browser()
+    b.cookies["__Host-plinth_session"] = cookie
+    return b, csrf, person

@@ -8,7 +8,9 @@ from sqlalchemy import update
 
 from app.core.db import session_scope, utcnow
 from app.domains.conversations import analytics, browse
+from app.domains.conversations import service as conversations
 from app.domains.conversations.models import Answer, Message
+from app.domains.usage import service as usage
 from tests.support import console as data
 
 
@@ -87,3 +89,34 @@ def test_conversations_filter_and_paginate(database_url: str) -> None:
     assert [r.asker for r in by_asker.rows] == ["bob@example.com"]
     assert [r.message_id for r in own.rows] == [gym]
     assert wildcard.total == 0  # % is a character to find, not a pattern
+
+
+def test_cost_per_day_comes_from_the_usage_records(database_url: str) -> None:
+    ada = data.person("ada@example.com", ["viewer"])
+    with session_scope() as session:
+        for i, cost in enumerate((0.25, 0.5)):
+            message_id = data.question(ada.id, f"Costly {i}?")
+            answer = conversations.find_answer(session, message_id=message_id)
+            assert answer is not None
+            usage.record(
+                session,
+                answer_id=answer.id,
+                scope=usage.scope_of(principal_id=ada.id, channel="api", audience=None),
+                mode="generated",
+                model="m",
+                endpoint="e",
+                prompt_tokens=100,
+                completion_tokens=20,
+                llm_latency_ms=5.0,
+                total_latency_ms=9.0,
+                cost=cost,
+                cached=False,
+            )
+    with session_scope() as session:
+        week = analytics.dashboard(session, days=7)
+    assert [d.day for d in week.cost_days] == [d.day for d in week.days]
+    today = week.cost_days[-1]
+    assert (today.cost, today.answers, today.tokens) == (0.75, 2, 240)
+    assert all(d.cost == 0 for d in week.cost_days[:-1])
+    assert week.totals.cost == 0.75
+    assert week.currency == "USD"

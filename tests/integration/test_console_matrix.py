@@ -20,15 +20,18 @@ from app.api.factory import create_app
 from app.console.access import Permission
 from app.core.db import session_scope
 from app.core.settings import get_settings
+from app.domains.models import service as models
 from app.domains.runtime_config import service as runtime_config
 from app.domains.runtime_config.sections import RETENTION
+from app.domains.usage import service as usage
 from app.runtime.redis_server import BundledRedis
 from audit import retention
 from audit.models import AuditEvent
 from audit.verify import chain_head
-from tests.conftest import Env
+from tests.conftest import SHARED_DATA, Env
 from tests.support import console as data
 from tests.support import jobs as jobs_data
+from tests.support import knowledge as knowledge_data
 from tests.support.audit import append_events
 
 P = Permission
@@ -43,9 +46,12 @@ class Rule:
     # "service" means only the service token sees everyone's.
     sees_all: Permission | str | None = None
     body: dict[str, object] | None = None
-    form: dict[str, str] | None = None
+    form: dict[str, str] | None = None  # values may name objects too: "{budget_key}"
+    files: dict[str, tuple[str, bytes, str]] | None = None
 
 
+LEAVE = SHARED_DATA / "qa" / "handbook-18F" / "pages" / "travel-and-leave" / "leave.md"
+UPLOAD = {"file": ("leave.md", LEAVE.read_bytes(), "text/markdown")}
 SPEC: dict[tuple[str, str], Rule] = {
     ("GET", "/openapi.json"): Rule(PUBLIC, 200),
     ("GET", "/healthz"): Rule(PUBLIC, 200),
@@ -120,6 +126,65 @@ SPEC: dict[tuple[str, str], Rule] = {
     ("POST", "/settings/retention/purges/{request_id}/approve"): Rule(P.SETTINGS_CHANGE, 303, form={}),
     ("GET", "/settings/{key}/history"): Rule(P.SETTINGS_READ, 200),
     ("POST", "/settings/{key}/versions/{version}/rollback"): Rule(P.SETTINGS_CHANGE, 303, form={}),
+    ("GET", "/knowledge"): Rule(P.KNOWLEDGE_READ, 200),
+    ("GET", "/knowledge/documents/{document_id}"): Rule(P.KNOWLEDGE_READ, 200),
+    ("POST", "/knowledge/upload"): Rule(P.KNOWLEDGE_CHANGE, 303, form={"grants": "org"}, files=UPLOAD),
+    ("POST", "/knowledge/documents/{document_id}/reingest"): Rule(P.KNOWLEDGE_CHANGE, 303, form={}),
+    ("POST", "/knowledge/documents/{document_id}/delete"): Rule(P.KNOWLEDGE_CHANGE, 303, form={}),
+    ("POST", "/knowledge/documents/{document_id}/access"): Rule(
+        P.KNOWLEDGE_CHANGE, 303, form={"grants": "org, group:hr"}
+    ),
+    ("POST", "/knowledge/documents/{document_id}/review"): Rule(
+        P.KNOWLEDGE_CHANGE, 303, form={"review_at": "2027-01-01", "expires_at": ""}
+    ),
+    ("GET", "/api/v1/knowledge/sources"): Rule(P.KNOWLEDGE_READ, 200),
+    ("GET", "/api/v1/knowledge/documents"): Rule(P.KNOWLEDGE_READ, 200),
+    ("GET", "/api/v1/knowledge/documents/{document_id}"): Rule(P.KNOWLEDGE_READ, 200),
+    ("GET", "/api/v1/knowledge/refusals"): Rule(P.KNOWLEDGE_READ, 200),
+    ("POST", "/api/v1/knowledge/documents"): Rule(P.KNOWLEDGE_CHANGE, 200, form={}, files=UPLOAD),
+    ("POST", "/api/v1/knowledge/documents/{document_id}/reingest"): Rule(P.KNOWLEDGE_CHANGE, 200),
+    ("DELETE", "/api/v1/knowledge/documents/{document_id}"): Rule(P.KNOWLEDGE_CHANGE, 200),
+    ("PUT", "/api/v1/knowledge/documents/{document_id}/access"): Rule(
+        P.KNOWLEDGE_CHANGE, 200, body={"access": ["org"]}
+    ),
+    ("PUT", "/api/v1/knowledge/documents/{document_id}/review"): Rule(
+        P.KNOWLEDGE_CHANGE, 200, body={"review_at": "2027-01-01"}
+    ),
+    ("GET", "/settings/channels"): Rule(P.SETTINGS_READ, 200),
+    ("POST", "/settings/channels"): Rule(
+        P.SETTINGS_CHANGE, 303, form={"audience": "slack:T1:C1", "enabled": "true", "scope": "org"}
+    ),
+    ("GET", "/settings/email"): Rule(P.SETTINGS_READ, 200),
+    ("POST", "/settings/email"): Rule(
+        P.SETTINGS_CHANGE, 303, form={"addresses": "help@plinth.local", "allowed_domains": "example.com"}
+    ),
+    ("GET", "/settings/budgets"): Rule(P.SETTINGS_READ, 200),
+    ("POST", "/settings/budgets"): Rule(
+        P.SETTINGS_CHANGE, 303, form={"kind": "channel", "value": "email", "hard_tokens": "1000"}
+    ),
+    ("POST", "/settings/budgets/remove"): Rule(P.SETTINGS_CHANGE, 303, form={"key": "{budget_key}"}),
+    ("GET", "/settings/models"): Rule(P.SETTINGS_READ, 200),
+    ("POST", "/settings/models"): Rule(
+        P.SETTINGS_CHANGE,
+        303,
+        form={
+            "name": "{model_name}",
+            "base_url": "http://vllm:8000/v1",
+            "served_model": "m",
+            "context_length": "4096",
+        },
+    ),
+    ("POST", "/settings/models/{name}/enabled"): Rule(P.SETTINGS_CHANGE, 303, form={"enabled": "false"}),
+    ("GET", "/settings/prompts"): Rule(P.SETTINGS_READ, 200),
+    ("POST", "/settings/prompts"): Rule(
+        P.SETTINGS_CHANGE, 303, form={"system": "Be brief.", "user_template": "$sources\n$question"}
+    ),
+    ("POST", "/settings/prompts/{prompt_version}/activate"): Rule(P.SETTINGS_CHANGE, 303, form={}),
+    ("GET", "/api/v1/models"): Rule(P.SETTINGS_READ, 200),
+    ("PUT", "/api/v1/models/{name}/enabled"): Rule(P.SETTINGS_CHANGE, 200, body={"enabled": False}),
+    ("GET", "/api/v1/prompts"): Rule(P.SETTINGS_READ, 200),
+    ("GET", "/api/v1/prompts/diff"): Rule(P.SETTINGS_READ, 200),
+    ("POST", "/api/v1/prompts/{prompt_version}/activate"): Rule(P.SETTINGS_CHANGE, 200),
 }
 # /readyz pings Redis and a worker, which this test has none of: its (public) behaviour is tested elsewhere.
 NOT_CALLED = {("GET", "/readyz")}
@@ -163,14 +228,18 @@ class World:
         token = self.tokens[caller]
         return {"Authorization": f"Bearer {token}"} if token else {}
 
+    def concrete(self, text: str) -> str:
+        return re.sub(r"\{(\w+)\}", lambda m: str(self.objects[m.group(1)]()), text)
+
     def call(self, method: str, path: str, caller: str, rule: Rule) -> httpx.Response:
-        concrete = re.sub(r"\{(\w+)\}", lambda m: str(self.objects[m.group(1)]()), path)
         kwargs: dict[str, object] = {"headers": self.headers(caller), "follow_redirects": False}
         if rule.body is not None:
             kwargs["json"] = rule.body
         if rule.form is not None:
-            kwargs["data"] = rule.form
-        return self.client.request(method, concrete, **kwargs)  # type: ignore[arg-type]
+            kwargs["data"] = {k: self.concrete(v) for k, v in rule.form.items()}
+        if rule.files is not None:
+            kwargs["files"] = rule.files
+        return self.client.request(method, self.concrete(path), **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -210,6 +279,35 @@ def world(database_url: str, redis_server: BundledRedis, env: Env) -> World:
         with session_scope() as session:
             return retention.request_purge(session, event_type="input.received", by="system").id
 
+    def budget(key: str) -> str:
+        with session_scope() as session:
+            kind, _, value = key.partition(":")
+            usage.set_budget(session, kind=kind, value=value, hard_tokens=10, actor="system")
+        return key
+
+    def registered_model(name: str) -> str:
+        with session_scope() as session:
+            models.register_model(
+                session,
+                name=name,
+                base_url="http://vllm:8000/v1",
+                served_model="m",
+                context_length=4096,
+                actor="system",
+            )
+        return name
+
+    def prompt() -> str:
+        with session_scope() as session:
+            return models.publish_prompt(
+                session,
+                name="answer",
+                system=f"Be brief {next(counter)}.",
+                user_template="$sources $question",
+                actor="system",
+                activate=False,
+            ).version
+
     def seq() -> int:
         append_events(1)
         with session_scope() as session:
@@ -229,6 +327,13 @@ def world(database_url: str, redis_server: BundledRedis, env: Env) -> World:
         "escalation_id": lambda: data.escalation(message(), submitter.id),
         "principal_id": lambda: data.person(f"target{next(counter)}@example.com", []).id,
         "failed_task_id": jobs_data.failed_task,
+        "document_id": lambda: knowledge_data.ingest_text(
+            f"# Note {next(counter)}\n\nThe office opens at nine."
+        ),
+        "budget_key": lambda: budget(f"channel:matrix{next(counter)}"),
+        "model_name": lambda: f"model-{next(counter)}",
+        "name": lambda: registered_model(f"model-{next(counter)}"),
+        "prompt_version": prompt,
     }
     tokens: dict[str, str | None] = {"anonymous": None, "service": get_settings().api_token()}
     tokens.update({name: p.token for name, p in people.items()})
@@ -380,13 +485,14 @@ def test_state_changes_with_a_session_need_its_csrf_token(world: World, method: 
 
     def call(extra_headers: dict[str, str], with_field: bool) -> int:
         form = {**(rule.form or {}), **({"csrf_token": csrf} if with_field else {})}
-        concrete = re.sub(r"\{(\w+)\}", lambda m: str(world.objects[m.group(1)]()), path)
         kwargs: dict[str, object] = {"headers": {**jar, **extra_headers}, "follow_redirects": False}
         if rule.body is not None:
             kwargs["json"] = rule.body
         elif form:
-            kwargs["data"] = form
-        return world.client.request(method, concrete, **kwargs).status_code  # type: ignore[arg-type]
+            kwargs["data"] = {k: world.concrete(v) for k, v in form.items()}
+        if rule.files is not None:
+            kwargs["files"] = rule.files
+        return world.client.request(method, world.concrete(path), **kwargs).status_code  # type: ignore[arg-type]
 
     assert call({}, with_field=False) == 403
     assert call({"X-CSRF-Token": "wrong"}, with_field=False) == 403

@@ -67,6 +67,13 @@
       }) },
       options: Object.assign({}, base, { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } })
     });
+    new Chart(document.getElementById("chart-cost"), {
+      type: "bar",
+      data: { labels: data.cost_days.map(function (d) { return d.day.slice(5); }), datasets: [{
+        label: data.currency, data: data.cost_days.map(function (d) { return d.cost; }), backgroundColor: colours.accent
+      }] },
+      options: Object.assign({}, base, { scales: { y: { beginAtZero: true } } })
+    });
     document.body.setAttribute("data-charts", "drawn");
   }
 

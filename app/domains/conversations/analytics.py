@@ -14,6 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.core.db import utcnow
+from app.core.settings import get_settings
+from app.domains.usage import service as usage
 
 # Outcome counts and latency percentiles (receipt to stored answer) over messages m and answers a.
 _FIGURES = """
@@ -120,6 +122,14 @@ class Totals(BaseModel):
     thumbs_up_rate: float | None
     p50_ms: float | None
     p95_ms: float | None
+    cost: float = 0.0
+
+
+class DayCost(BaseModel):
+    day: date
+    cost: float
+    answers: int  # answers with a usage record (refused and cached ones too)
+    tokens: int
 
 
 class Dashboard(BaseModel):
@@ -127,12 +137,28 @@ class Dashboard(BaseModel):
     until: date
     totals: Totals
     days: list[DayFigures]
+    cost_days: list[DayCost]
+    currency: str
     weekly_askers: list[WeeklyAskers]
     top_unanswered: list[UnansweredQuestion]
 
 
 def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+def _cost_days(session: Session, first: date, last: date) -> list[DayCost]:
+    """Cost, answers and tokens per UTC day from the usage records (every day, zero when none)."""
+    totals = {first + timedelta(days=i): [0.0, 0, 0] for i in range((last - first).days + 1)}
+    for row in usage.rollup(session, by="channel", day_from=first, day_to=last):
+        day = totals.setdefault(row.day, [0.0, 0, 0])
+        day[0] += row.cost
+        day[1] += row.answers
+        day[2] += row.prompt_tokens + row.completion_tokens
+    return [
+        DayCost(day=d, cost=round(c, 6), answers=int(n), tokens=int(t))
+        for d, (c, n, t) in sorted(totals.items())
+    ]
 
 
 def dashboard(session: Session, *, days: int, top: int = 10) -> Dashboard:
@@ -158,6 +184,7 @@ def dashboard(session: Session, *, days: int, top: int = 10) -> Dashboard:
                 thumbs_down=rated.down if rated else 0,
             )
         )
+    cost_days = _cost_days(session, first, last)
     t = session.execute(_TOTALS, window).one()
     finished = t.answered + t.fallback + t.dont_know
     totals = Totals(
@@ -168,12 +195,15 @@ def dashboard(session: Session, *, days: int, top: int = 10) -> Dashboard:
         thumbs_up_rate=_share(t.up, t.up + t.down),
         p50_ms=t.p50_ms,
         p95_ms=t.p95_ms,
+        cost=round(sum(c.cost for c in cost_days), 6),
     )
     return Dashboard(
         since=first,
         until=last,
         totals=totals,
         days=figures,
+        cost_days=cost_days,
+        currency=get_settings().usage.currency,
         weekly_askers=[
             WeeklyAskers(week=r.week, channel=r.channel, askers=r.askers)
             for r in session.execute(_WEEKLY_ASKERS, window)

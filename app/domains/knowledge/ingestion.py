@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.core.blobs import BlobStore, StoredBlob
 from app.core.db import utcnow
+from app.core.errors import Conflict, NotFound
 from app.core.settings import get_settings
 from app.domains.knowledge import corpus
 from app.domains.knowledge.models import Document, DocumentVersion, KnowledgeSource
@@ -72,6 +73,42 @@ def ingest(
         raise
 
 
+def reingest(
+    session: Session, *, blobs: BlobStore, document_id: uuid.UUID, by: uuid.UUID | None
+) -> IngestOutcome:
+    """Parse, chunk and embed the current version's stored original again, as the next version (with
+    the document's access list and dates): for a new parser, chunker or embedding model."""
+    document = session.get(Document, document_id, with_for_update=True)
+    if document is None or document.current_version_no == 0:
+        raise NotFound(f"no document {document_id}")
+    if document.deleted_at is not None:
+        raise Conflict(f"{document.title!r} is deleted: upload it again to bring it back")
+    current = session.scalar(
+        select(DocumentVersion).where(
+            DocumentVersion.document_id == document.id,
+            DocumentVersion.version_no == document.current_version_no,
+        )
+    )
+    source = session.get(KnowledgeSource, document.source_id)
+    assert current is not None
+    assert source is not None
+    if not blobs.exists(current.content_sha256):
+        raise NotFound(f"the original of {document.title!r} is no longer in the blob store")
+    return _ingest_blob(
+        session,
+        blobs=blobs,
+        blob=StoredBlob(key=current.content_sha256, size=current.size_bytes),
+        original_name=current.original_name,
+        source_name=source.name,
+        source_key=document.source_key,
+        channel=current.channel,
+        submitted_by=by,
+        access=sorted(document.access),
+        dates=(document.review_at, document.expires_at),
+        reprocess=True,
+    )
+
+
 def _duplicate_of(
     session: Session, *, document: Document | None, sha256: str, access: list[str]
 ) -> tuple[Document, DocumentVersion] | None:
@@ -106,6 +143,7 @@ def _ingest_blob(
     submitted_by: uuid.UUID | None,
     access: list[str],
     dates: tuple[datetime | None, datetime | None],
+    reprocess: bool = False,
 ) -> IngestOutcome:
     settings = get_settings()
     gate_limits = gates.GateLimits(
@@ -119,7 +157,9 @@ def _ingest_blob(
         .where(Document.source_id == source.id, Document.source_key == source_key)
         .with_for_update()
     )
-    duplicate = _duplicate_of(session, document=document, sha256=blob.key, access=access)
+    duplicate = (
+        None if reprocess else _duplicate_of(session, document=document, sha256=blob.key, access=access)
+    )
     if duplicate is not None:
         return _record_duplicate(session, *duplicate, name=original_name, channel=channel, by=submitted_by)
 

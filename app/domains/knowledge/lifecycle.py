@@ -8,14 +8,14 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.domains.knowledge import corpus
-from app.domains.knowledge.models import Document, IngestRefusal, KnowledgeSource
-from app.domains.knowledge.schemas import DocumentInfo, RefusalInfo, VersionInfo
+from app.domains.knowledge.models import Document, DocumentVersion, IngestRefusal, KnowledgeSource
+from app.domains.knowledge.schemas import DocumentInfo, RefusalInfo, SourceInfo, VersionInfo
 from app.domains.principals import service as principals
 from audit import events
 from audit import store as audit_store
@@ -44,7 +44,11 @@ def stale_document_ids(session: Session, *, document_ids: Sequence[uuid.UUID]) -
     return set(rows)
 
 
-def _info(document: Document, source: str, *, versions: bool) -> DocumentInfo:
+def _info(
+    document: Document, source: str, *, versions: bool, current: DocumentVersion | None = None
+) -> DocumentInfo:
+    if current is None and versions:
+        current = next((v for v in document.versions if v.version_no == document.current_version_no), None)
     return DocumentInfo(
         id=document.id,
         source=source,
@@ -57,6 +61,9 @@ def _info(document: Document, source: str, *, versions: bool) -> DocumentInfo:
         review_at=document.review_at,
         expires_at=document.expires_at,
         stale=is_stale(document),
+        original_name=current.original_name if current else None,
+        channel=current.channel if current else None,
+        submitted_by=current.submitted_by if current else None,
         versions=[VersionInfo.model_validate(v, from_attributes=True) for v in document.versions]
         if versions
         else [],
@@ -66,10 +73,37 @@ def _info(document: Document, source: str, *, versions: bool) -> DocumentInfo:
 def list_documents(
     session: Session, *, include_deleted: bool = False, limit: int = 500
 ) -> list[DocumentInfo]:
-    query = select(Document, KnowledgeSource.name).join(KnowledgeSource).order_by(Document.updated_at.desc())
+    """Newest first, each with its current version's file name, front end and submitter."""
+    query = (
+        select(Document, KnowledgeSource.name, DocumentVersion)
+        .join(KnowledgeSource)
+        .outerjoin(
+            DocumentVersion,
+            and_(
+                DocumentVersion.document_id == Document.id,
+                DocumentVersion.version_no == Document.current_version_no,
+            ),
+        )
+        .order_by(Document.updated_at.desc())
+    )
     if not include_deleted:
         query = query.where(Document.deleted_at.is_(None))
-    return [_info(doc, source, versions=False) for doc, source in session.execute(query.limit(limit))]
+    return [
+        _info(doc, source, versions=False, current=version)
+        for doc, source, version in session.execute(query.limit(limit))
+    ]
+
+
+def list_sources(session: Session) -> list[SourceInfo]:
+    """Where documents came from, with how many live documents each holds."""
+    live = func.count(Document.id).filter(Document.deleted_at.is_(None))
+    rows = session.execute(
+        select(KnowledgeSource, live)
+        .outerjoin(Document, Document.source_id == KnowledgeSource.id)
+        .group_by(KnowledgeSource.id)
+        .order_by(KnowledgeSource.name)
+    )
+    return [SourceInfo(name=s.name, channel=s.channel, created_at=s.created_at, documents=n) for s, n in rows]
 
 
 def _get(session: Session, document_id: uuid.UUID) -> Document:

@@ -55,7 +55,18 @@ class DocumentInfo(BaseModel):
     review_at: datetime | None
     expires_at: datetime | None
     stale: bool
+    # The current version's file, front end and submitter.
+    original_name: str | None = None
+    channel: str | None = None
+    submitted_by: uuid.UUID | None = None
     versions: list[VersionInfo] = []
+
+
+class SourceInfo(BaseModel):
+    name: str
+    channel: str
+    created_at: datetime
+    documents: int
 
 
 class RefusalInfo(BaseModel):

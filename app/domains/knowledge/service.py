@@ -12,13 +12,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.errors import InvalidInput
 from app.core.settings import get_settings
 from app.domains.knowledge import corpus
-from app.domains.knowledge.ingestion import ensure_source, ingest
+from app.domains.knowledge.ingestion import ensure_source, ingest, reingest
 from app.domains.knowledge.lifecycle import (
     delete_document,
     list_documents,
     list_refusals,
+    list_sources,
     record_refusal,
     set_access,
     set_review,
@@ -39,8 +41,10 @@ __all__ = [
     "ingest",
     "list_documents",
     "list_refusals",
+    "list_sources",
     "read_scope",
     "record_refusal",
+    "reingest",
     "resolve_access",
     "retrieval_settings",
     "search",
@@ -55,6 +59,8 @@ SLACK_CHANNEL_PREFIX = "slack:"
 def resolve_access(session: Session, specs: list[str]) -> list[str]:
     """Access entries as people type them — org, group:NAME, user:HANDLE, or slack:TEAM:CHANNEL (that
     channel's members, held as a group grant) — to stored grants."""
+    if any("\x00" in s for s in specs):
+        raise InvalidInput("an access entry may not contain a NUL character")
     channels = [principals.group_grant(s) for s in specs if s.startswith(SLACK_CHANNEL_PREFIX)]
     others = [s for s in specs if not s.startswith(SLACK_CHANNEL_PREFIX)]
     grants = principals.resolve_grants(session, others) if others else []

@@ -3,9 +3,11 @@ Changes are audited in the same transaction; answers record which model and prom
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -249,3 +251,84 @@ def prompt_version(session: Session, *, version: str) -> PromptTemplate:
     if row is None:
         raise NotFound(f"no prompt version {version!r}")
     return PromptTemplate(name=row.name, version=row.version, system=row.system, user=row.user_template)
+
+
+@dataclass(frozen=True)
+class PromptVersion:
+    name: str
+    version: str
+    system: str
+    user_template: str
+    active: bool
+    note: str | None
+    created_by: str
+    created_at: datetime | None  # None: the built-in version
+    builtin: bool = False
+
+
+@dataclass(frozen=True)
+class PromptDiff:
+    from_version: str
+    to_version: str
+    system: list[str]  # unified diff lines, empty when the part is the same
+    user: list[str]
+
+
+def prompt_history(session: Session) -> list[PromptVersion]:
+    """Every version of every prompt, the built-in answer-v1 first among its name's; which is active."""
+    rows = list_prompts(session)
+    builtin_active = not any(r.active for r in rows if r.name == DEFAULT_ANSWER.name)
+    found = [
+        PromptVersion(
+            name=DEFAULT_ANSWER.name,
+            version=DEFAULT_ANSWER.version,
+            system=DEFAULT_ANSWER.system,
+            user_template=DEFAULT_ANSWER.user,
+            active=builtin_active,
+            note="built in",
+            created_by="plinth",
+            created_at=None,
+            builtin=True,
+        )
+    ]
+    found += [
+        PromptVersion(
+            name=r.name,
+            version=r.version,
+            system=r.system,
+            user_template=r.user_template,
+            active=r.active,
+            note=r.note,
+            created_by=r.created_by,
+            created_at=r.created_at,
+        )
+        for r in rows
+    ]
+    return sorted(
+        found, key=lambda p: (p.name, not p.builtin, p.created_at or datetime.min.replace(tzinfo=UTC))
+    )
+
+
+def diff_prompts(session: Session, *, from_version: str | None, to_version: str | None) -> PromptDiff:
+    """What changed from one version to another, part by part, as unified diff lines. Defaults: the
+    active answer prompt, against the version of the same prompt published before it."""
+    after = prompt_version(session, version=to_version) if to_version else active_prompt(session)
+    if from_version is None:
+        same = [p.version for p in prompt_history(session) if p.name == after.name]
+        from_version = same[max(same.index(after.version) - 1, 0)]
+    to_version = after.version
+    before = prompt_version(session, version=from_version)
+
+    def lines(a: str, b: str) -> list[str]:
+        return list(
+            difflib.unified_diff(
+                a.splitlines(), b.splitlines(), fromfile=from_version, tofile=to_version, lineterm=""
+            )
+        )
+
+    return PromptDiff(
+        from_version=from_version,
+        to_version=to_version,
+        system=lines(before.system, after.system),
+        user=lines(before.user, after.user),
+    )

@@ -106,6 +106,18 @@ def resolve_grants(session: Session, specs: list[str]) -> list[str]:
     return sorted(set(grants))
 
 
+def grant_spec(session: Session, grant: str) -> str:
+    """A stored grant as people type it: user:<id> becomes user:HANDLE (others are the same)."""
+    kind, _, value = grant.partition(":")
+    if kind != "user":
+        return grant
+    try:
+        principal = session.get(Principal, uuid.UUID(value))
+    except ValueError:
+        return grant
+    return f"user:{principal.handle}" if principal is not None else grant
+
+
 def actor(principal_id: uuid.UUID | None) -> str:
     """How a principal appears as the actor of an audit event."""
     return f"principal:{principal_id}" if principal_id else events.SYSTEM_ACTOR

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.core.db import utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound
+from app.domains.runtime_config import operations as _operations  # noqa: F401 - registers its sections
 from app.domains.runtime_config import sections as _builtin  # noqa: F401 - registers the built-in sections
 from app.domains.runtime_config.models import ConfigVersion
 from app.domains.runtime_config.registry import Section, section, sections
