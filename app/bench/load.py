@@ -18,13 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
-import shutil
-import sys
-import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager, suppress
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -32,13 +28,9 @@ from typing import Protocol
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.bench.load_system import scratch_system
 from app.bench.report import emit, machine, percentile
-from app.bench.slack_ack import checkout_support
 from app.core.settings import QueueSettings
-from app.runtime import migrate
-from app.runtime.postgres import EmbeddedPostgres, free_port
-from app.runtime.processes import ManagedProcess
-from app.runtime.redis_server import BundledRedis
 
 BENCH = "load"
 REPO = Path(__file__).resolve().parents[2]
@@ -224,85 +216,6 @@ async def warm_up(driver: Driver, *, questions: int, within_s: float = 300.0) ->
             await _await_answers(driver, http, [sample], within_s=within_s)
             if sample.latency_ms is None:
                 raise RuntimeError(f"a warm-up question was not answered within {within_s:.0f} s")
-
-
-@dataclass
-class System:
-    base_url: str
-    token: str
-
-
-@contextmanager
-def scratch_system(
-    *,
-    docs: Path,
-    llm_url: str | None,
-    concurrency: int,
-    busy_depth: int | None = None,
-    settings: Mapping[str, str] | None = None,
-) -> Iterator[System]:
-    """Everything `plinth up` runs, on scratch servers removed afterwards; `settings` are extra
-    `PLINTH_*` variables for its processes."""
-    root = Path(tempfile.mkdtemp(prefix="plinth-bench-load-"))
-    stub = None
-    if llm_url is None:
-        # The stub is part of the repository's tests, not of the installed package: a checkout has it.
-        openai_server, *_ = checkout_support()
-        stub = openai_server.StubServer().start()
-        llm_url = stub.base_url
-    postgres = EmbeddedPostgres(root=root / "pg", shared_buffers="256MB")
-    redis_server = BundledRedis(root=root / "redis", port=free_port())
-    processes: list[ManagedProcess] = []
-    try:
-        postgres.start()
-        redis_server.start()
-        migrate.upgrade(postgres.url())
-        port = free_port()
-        token = secrets.token_urlsafe(32)
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("PLINTH_")},
-            "PYTHONUNBUFFERED": "1",
-            "PLINTH_HOME": str(root / "home"),
-            "PLINTH_DATABASE_URL": postgres.url(),
-            "PLINTH_REDIS_URL": redis_server.url,
-            "PLINTH_LLM_BASE_URL": llm_url,
-            "PLINTH_WORKER_CONCURRENCY": str(concurrency),
-            "PLINTH_API_TOKEN": token,
-            **({"PLINTH_QUEUE_BUSY_DEPTH": str(busy_depth)} if busy_depth is not None else {}),
-            **(settings or {}),
-        }
-        plinth = [sys.executable, "-m", "app.cli"]
-        ingest = ManagedProcess("ingest", [*plinth, "ingest", str(docs)], env, root / "ingest.log")
-        ingest.start()
-        if ingest.process is None or ingest.process.wait(timeout=900) != 0:
-            raise RuntimeError(f"ingesting {docs} failed; see {root / 'ingest.log'}")
-        for name, command in (
-            ("worker", [*plinth, "worker"]),
-            ("beat", [*plinth, "beat"]),
-            ("api", [*plinth, "api", "--port", str(port)]),
-        ):
-            processes.append(ManagedProcess(name, command, env, root / f"{name}.log", stop_timeout_s=60))
-            processes[-1].start()
-        base_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"{base_url}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the scratch system did not become ready; see {root}")
-            time.sleep(0.5)
-        yield System(base_url=base_url, token=token)
-    finally:
-        for process in reversed(processes):
-            process.stop()
-        redis_server.stop()
-        postgres.stop()
-        if stub is not None:
-            stub.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _degraded(step: Step, baseline_p95: float | None) -> bool:
