@@ -1,24 +1,26 @@
 """`plinth bench load`: a sustained, open-loop rate of questions through a front end for a while, at
 each of several rates, on a scratch system started for the run (embedded PostgreSQL, bundled Redis, a
 Celery worker, beat and the API as real processes) answering through a stub of the OpenAI-compatible
-API. Reports throughput, latency percentiles, error rate, queue depth over time, and the rate at which
-latency degrades.
+API. Reports throughput, latency percentiles, error rate, busy notices and the share of questions
+answered, queue depth over time, and the rate at which latency degrades.
 
-Latency of a question = the front end's submit round trip + the server's time from receipt to the
-stored answer (the answer reports it), so polling for results afterwards adds nothing to it. The driver
-is a Protocol: the HTTP API one is here; a Slack-signed one plugs in the same way."""
+How a question reaches Plinth and what its latency is depends on the driver (a Protocol):
+- `slack` (the default, `app/bench/load_slack.py`): signed `app_mention` event callbacks POSTed to
+  `/slack/events`; latency = from just before the POST to the fake Slack Web API receiving the message
+  that carries the answer (the placeholder's `chat.update`, or a `chat.postMessage` in the thread);
+- `api`: `POST /api/v1/ask` (`wait: false`); latency = the submit round trip + the server's time from
+  receipt to the stored answer (the answer reports it), so polling for results afterwards adds nothing.
+
+Before the first rate a few questions are asked and answered (the worker loads its embedding model,
+Slack channels are seen for the first time); they are not counted."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import secrets
-import shutil
-import sys
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -26,11 +28,9 @@ from typing import Protocol
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.bench.load_system import scratch_system
 from app.bench.report import emit, machine, percentile
-from app.runtime import migrate
-from app.runtime.postgres import EmbeddedPostgres, free_port
-from app.runtime.processes import ManagedProcess
-from app.runtime.redis_server import BundledRedis
+from app.core.settings import QueueSettings
 
 BENCH = "load"
 REPO = Path(__file__).resolve().parents[2]
@@ -48,20 +48,29 @@ QUESTIONS = (
 DEGRADED_P95_FACTOR = 2.0
 MIN_THROUGHPUT_SHARE = 0.9
 MAX_ERROR_RATE = 0.01
+DRIVERS = ("slack", "api")
 
 
 class Driver(Protocol):
-    """How a question reaches Plinth and how its answer is fetched, for one front end."""
+    """How a question reaches Plinth and how its delivery is observed, for one front end."""
 
     variant: str
+    front_end: str
 
-    async def ask(self, http: httpx.AsyncClient, question: str) -> tuple[str, bool]:
-        """Submit a question; returns its message id and whether Plinth said it is busy."""
+    async def ask(self, http: httpx.AsyncClient, n: int, question: str) -> tuple[str, bool]:
+        """Submit question number n; returns an id to follow it by and whether Plinth already said it
+        is busy (a front end that says so later reports it through `delivered`)."""
         ...
 
-    async def latency_ms(self, http: httpx.AsyncClient, message_id: str) -> float | None:
-        """The server's receipt-to-answer time once answered, else None."""
+    async def delivered(self, http: httpx.AsyncClient, sample: Sample) -> Delivered | None:
+        """The question's latency (and busy notice) once its answer is delivered, else None."""
         ...
+
+
+@dataclass
+class Delivered:
+    latency_ms: float
+    busy: bool | None = None  # None: as the submit said
 
 
 @dataclass
@@ -69,11 +78,12 @@ class ApiDriver:
     base_url: str
     token: str
     variant: str = "plinth"
+    front_end: str = "api"
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
-    async def ask(self, http: httpx.AsyncClient, question: str) -> tuple[str, bool]:
+    async def ask(self, http: httpx.AsyncClient, n: int, question: str) -> tuple[str, bool]:
         response = await http.post(
             f"{self.base_url}/api/v1/ask", json={"question": question, "wait": False}, headers=self._headers()
         )
@@ -81,26 +91,24 @@ class ApiDriver:
         body = response.json()
         return str(body["message_id"]), bool(body.get("notice"))
 
-    async def latency_ms(self, http: httpx.AsyncClient, message_id: str) -> float | None:
+    async def delivered(self, http: httpx.AsyncClient, sample: Sample) -> Delivered | None:
         response = await http.get(
-            f"{self.base_url}/api/v1/messages/{message_id}/answer", headers=self._headers()
+            f"{self.base_url}/api/v1/messages/{sample.message_id}/answer", headers=self._headers()
         )
         response.raise_for_status()
-        return float(response.json()["latency_ms"]) if response.status_code == 200 else None
+        if response.status_code != 200:
+            return None
+        return Delivered(latency_ms=sample.rtt_ms + float(response.json()["latency_ms"]))
 
 
 @dataclass
 class Sample:
     submitted_at: float  # seconds since the step started
-    rtt_ms: float = 0.0
+    rtt_ms: float = 0.0  # the submit round trip (for Slack: the ack)
     message_id: str | None = None
     busy: bool = False
     error: str | None = None
-    server_ms: float | None = None
-
-    @property
-    def latency_ms(self) -> float | None:
-        return None if self.server_ms is None else self.rtt_ms + self.server_ms
+    latency_ms: float | None = None  # None until answered
 
 
 @dataclass
@@ -109,12 +117,16 @@ class Step:
     duration_s: float
     samples: list[Sample] = field(default_factory=list)
     depths: list[tuple[float, int]] = field(default_factory=list)  # (seconds since start, answers queue)
+    load_avg: tuple[float, float] = (0.0, 0.0)  # the machine's 1-minute load average at start and end
 
     def latencies(self) -> list[float]:
         return [s.latency_ms for s in self.samples if s.latency_ms is not None]
 
+    def answered_ratio(self) -> float:
+        return len(self.latencies()) / len(self.samples) if self.samples else 0.0
+
     def error_rate(self) -> float:
-        failed = sum(1 for s in self.samples if s.error is not None or s.server_ms is None)
+        failed = sum(1 for s in self.samples if s.error is not None or s.latency_ms is None)
         return failed / len(self.samples) if self.samples else 0.0
 
     def throughput_per_s(self) -> float:
@@ -132,10 +144,34 @@ async def queue_depth(http: httpx.AsyncClient, base_url: str) -> int:
     return 0
 
 
+async def _await_answers(
+    driver: Driver, http: httpx.AsyncClient, samples: Sequence[Sample], *, within_s: float
+) -> None:
+    """Poll until every submitted sample is answered or `within_s` has passed."""
+    deadline = time.monotonic() + within_s
+
+    async def check(sample: Sample) -> None:
+        with suppress(httpx.HTTPError):
+            outcome = await driver.delivered(http, sample)
+            if outcome is not None:
+                sample.latency_ms = outcome.latency_ms
+                if outcome.busy is not None:
+                    sample.busy = outcome.busy
+
+    pending = [s for s in samples if s.message_id is not None]
+    while pending and time.monotonic() < deadline:
+        for n in range(0, len(pending), 50):
+            await asyncio.gather(*(check(sample) for sample in pending[n : n + 50]))
+        pending = [s for s in pending if s.latency_ms is None]
+        if pending:
+            await asyncio.sleep(0.5)
+
+
 async def run_step(driver: Driver, base_url: str, *, rate: float, duration_s: float, drain_s: float) -> Step:
     """Offer `rate` questions per second for `duration_s` (open loop: a slow answer does not slow the
     offer), then wait up to `drain_s` for the last answers."""
     step = Step(rate=rate, duration_s=duration_s)
+    load_before = os.getloadavg()[0]
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
     async with httpx.AsyncClient(timeout=30, limits=limits) as http:
         started = time.monotonic()
@@ -145,7 +181,7 @@ async def run_step(driver: Driver, base_url: str, *, rate: float, duration_s: fl
             step.samples.append(sample)
             t0 = time.perf_counter()
             try:
-                sample.message_id, sample.busy = await driver.ask(http, QUESTIONS[n % len(QUESTIONS)])
+                sample.message_id, sample.busy = await driver.ask(http, n, QUESTIONS[n % len(QUESTIONS)])
             except httpx.HTTPError as exc:
                 sample.error = f"{type(exc).__name__}: {exc}"
             sample.rtt_ms = (time.perf_counter() - t0) * 1000
@@ -163,96 +199,23 @@ async def run_step(driver: Driver, base_url: str, *, rate: float, duration_s: fl
             await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
             submits.append(asyncio.create_task(submit(n)))
         await asyncio.gather(*submits)
-        deadline = time.monotonic() + drain_s
-        pending = [s for s in step.samples if s.message_id is not None]
-        while pending and time.monotonic() < deadline:
-            for sample in pending[:50]:
-                try:
-                    sample.server_ms = await driver.latency_ms(http, sample.message_id or "")
-                except httpx.HTTPError:
-                    continue
-            pending = [s for s in pending if s.server_ms is None]
-            if pending:
-                await asyncio.sleep(0.5)
+        await _await_answers(driver, http, step.samples, within_s=drain_s)
         stop.set()
         await sampler
+    step.load_avg = (load_before, os.getloadavg()[0])
     return step
 
 
-@dataclass
-class System:
-    base_url: str
-    token: str
-
-
-@contextmanager
-def scratch_system(*, docs: Path, llm_url: str | None, concurrency: int) -> Iterator[System]:
-    """Everything `plinth up` runs, on scratch servers removed afterwards."""
-    root = Path(tempfile.mkdtemp(prefix="plinth-bench-load-"))
-    stub = None
-    if llm_url is None:
-        # The stub is part of the repository's tests, not of the installed package: a checkout has it.
-        if (REPO / "tests" / "fakes").is_dir() and str(REPO) not in sys.path:
-            sys.path.append(str(REPO))
-        try:
-            from tests.fakes.openai_server import StubServer
-        except ImportError as exc:
-            raise SystemExit(
-                "the stub LLM ships with the repository's tests; pass --llm-url instead"
-            ) from exc
-        stub = StubServer().start()
-        llm_url = stub.base_url
-    postgres = EmbeddedPostgres(root=root / "pg", shared_buffers="256MB")
-    redis_server = BundledRedis(root=root / "redis", port=free_port())
-    processes: list[ManagedProcess] = []
-    try:
-        postgres.start()
-        redis_server.start()
-        migrate.upgrade(postgres.url())
-        port = free_port()
-        token = secrets.token_urlsafe(32)
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("PLINTH_")},
-            "PYTHONUNBUFFERED": "1",
-            "PLINTH_HOME": str(root / "home"),
-            "PLINTH_DATABASE_URL": postgres.url(),
-            "PLINTH_REDIS_URL": redis_server.url,
-            "PLINTH_LLM_BASE_URL": llm_url,
-            "PLINTH_WORKER_CONCURRENCY": str(concurrency),
-            "PLINTH_API_TOKEN": token,
-        }
-        plinth = [sys.executable, "-m", "app.cli"]
-        ingest = ManagedProcess("ingest", [*plinth, "ingest", str(docs)], env, root / "ingest.log")
-        ingest.start()
-        if ingest.process is None or ingest.process.wait(timeout=900) != 0:
-            raise RuntimeError(f"ingesting {docs} failed; see {root / 'ingest.log'}")
-        for name, command in (
-            ("worker", [*plinth, "worker"]),
-            ("beat", [*plinth, "beat"]),
-            ("api", [*plinth, "api", "--port", str(port)]),
-        ):
-            processes.append(ManagedProcess(name, command, env, root / f"{name}.log", stop_timeout_s=60))
-            processes[-1].start()
-        base_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"{base_url}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the scratch system did not become ready; see {root}")
-            time.sleep(0.5)
-        yield System(base_url=base_url, token=token)
-    finally:
-        for process in reversed(processes):
-            process.stop()
-        redis_server.stop()
-        postgres.stop()
-        if stub is not None:
-            stub.stop()
-        shutil.rmtree(root, ignore_errors=True)
+async def warm_up(driver: Driver, *, questions: int, within_s: float = 300.0) -> None:
+    """Ask a few questions one after another and wait for their answers: the first answers of a cold
+    worker wait for its embedding model, the first question from a Slack channel syncs its members."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        for n in range(questions):
+            sample = Sample(submitted_at=0.0)
+            sample.message_id, _ = await driver.ask(http, n, QUESTIONS[n % len(QUESTIONS)])
+            await _await_answers(driver, http, [sample], within_s=within_s)
+            if sample.latency_ms is None:
+                raise RuntimeError(f"a warm-up question was not answered within {within_s:.0f} s")
 
 
 def _degraded(step: Step, baseline_p95: float | None) -> bool:
@@ -265,41 +228,47 @@ def _degraded(step: Step, baseline_p95: float | None) -> bool:
     return baseline_p95 is not None and p95 > DEGRADED_P95_FACTOR * baseline_p95
 
 
-def report(steps: Sequence[Step], *, variant: str, context: dict[str, object]) -> None:
+def report_step(step: Step, *, variant: str, context: Mapping[str, object]) -> None:
+    """One rate's figures, one JSON line each."""
+    latencies = step.latencies()
+    common = {
+        "rate_per_s": step.rate,
+        "duration_s": step.duration_s,
+        "questions": len(step.samples),
+        "load_avg_1m": [round(v, 2) for v in step.load_avg],
+        **context,
+    }
+
+    def line(metric: str, value: float, unit: str, **extra: object) -> None:
+        emit(bench=BENCH, variant=variant, metric=metric, value=value, unit=unit, **common, **extra)
+
+    line("throughput_per_s", step.throughput_per_s(), "1/s")
+    for q in (50, 95, 99):
+        line(f"latency_p{q}_ms", percentile(latencies, q) if latencies else 0.0, "ms")
+    line("error_rate", step.error_rate(), "ratio")
+    line("answered_ratio", step.answered_ratio(), "ratio", answered=len(latencies))
+    submits = [s.rtt_ms for s in step.samples if s.error is None]
+    # Slack retries an event whose ack took longer than 3 s.
+    over = sum(1 for ms in submits if ms > 3000)
+    line("submit_p95_ms", percentile(submits, 95) if submits else 0.0, "ms", over_3s=over)
+    busy = [s for s in step.samples if s.busy]
+    line("busy_notices", len(busy), "count", busy_answered=sum(s.latency_ms is not None for s in busy))
+    line(
+        "max_queue_depth",
+        max((d for _, d in step.depths), default=0),
+        "tasks",
+        queue_depth_series=[[round(t, 1), d] for t, d in step.depths],
+        busy_notices=len(busy),
+    )
+
+
+def report_knee(steps: Sequence[Step], *, variant: str, context: Mapping[str, object]) -> None:
+    """The final line: the lowest rate at which latency degraded (`degrades_at_rate`, null when it held
+    at every rate tried; the value is then the highest rate tried, a lower bound)."""
     baseline_p95: float | None = None
     degradation: float | None = None
     for step in steps:
         latencies = step.latencies()
-        common = {
-            "rate_per_s": step.rate,
-            "duration_s": step.duration_s,
-            "questions": len(step.samples),
-            **context,
-        }
-        emit(
-            bench=BENCH,
-            variant=variant,
-            metric="throughput_per_s",
-            value=step.throughput_per_s(),
-            unit="1/s",
-            **common,
-        )
-        for q in (50, 95, 99):
-            value = percentile(latencies, q) if latencies else 0.0
-            emit(bench=BENCH, variant=variant, metric=f"latency_p{q}_ms", value=value, unit="ms", **common)
-        emit(
-            bench=BENCH, variant=variant, metric="error_rate", value=step.error_rate(), unit="ratio", **common
-        )
-        emit(
-            bench=BENCH,
-            variant=variant,
-            metric="max_queue_depth",
-            value=max((d for _, d in step.depths), default=0),
-            unit="tasks",
-            queue_depth_series=[[round(t, 1), d] for t, d in step.depths],
-            busy_notices=sum(s.busy for s in step.samples),
-            **common,
-        )
         if degradation is None and _degraded(step, baseline_p95):
             degradation = step.rate
         if baseline_p95 is None and latencies:
@@ -310,11 +279,35 @@ def report(steps: Sequence[Step], *, variant: str, context: dict[str, object]) -
         metric="degradation_rate_per_s",
         value=degradation if degradation is not None else max(s.rate for s in steps),
         unit="1/s",
-        # False: latency held up to the highest rate tried; the value is that rate, a lower bound.
+        degrades_at_rate=degradation,
         degraded_within_tested=degradation is not None,
         rates_per_s=[s.rate for s in steps],
         **context,
     )
+
+
+def report(steps: Sequence[Step], *, variant: str, context: Mapping[str, object]) -> None:
+    for step in steps:
+        report_step(step, variant=variant, context=context)
+    report_knee(steps, variant=variant, context=context)
+
+
+async def _run_steps(
+    driver: Driver,
+    base_url: str,
+    *,
+    rates: Sequence[float],
+    duration_s: float,
+    drain_s: float,
+    warm_up_questions: int,
+    context: Mapping[str, object],
+) -> None:
+    await warm_up(driver, questions=warm_up_questions)
+    steps = []
+    for rate in sorted(rates):  # each rate's lines as soon as it is done: a long run keeps what it has
+        steps.append(await run_step(driver, base_url, rate=rate, duration_s=duration_s, drain_s=drain_s))
+        report_step(steps[-1], variant=driver.variant, context=context)
+    report_knee(steps, variant=driver.variant, context=context)
 
 
 def run(
@@ -324,21 +317,48 @@ def run(
     docs: Path = DEFAULT_DOCS,
     llm_url: str | None = None,
     concurrency: int = 2,
+    driver: str = "slack",
+    busy_depth: int | None = None,
+    drain_s: float | None = None,
 ) -> None:
-    with scratch_system(docs=docs, llm_url=llm_url, concurrency=concurrency) as system:
-        driver = ApiDriver(base_url=system.base_url, token=system.token)
-        steps = []
-        for rate in sorted(rates):
-            steps.append(
-                asyncio.run(
-                    run_step(
-                        driver,
-                        system.base_url,
-                        rate=rate,
-                        duration_s=duration_s,
-                        drain_s=max(120.0, duration_s),
-                    )
-                )
+    """`busy_depth` None keeps the setting's default (`PLINTH_QUEUE_BUSY_DEPTH`); `drain_s` None waits
+    up to max(120 s, `duration_s`) after each rate for its last answers."""
+    if driver not in DRIVERS:
+        raise ValueError(f"unknown driver {driver!r}: one of {', '.join(DRIVERS)}")
+    with ExitStack() as stack:
+        settings: dict[str, str] = {}
+        slack = None
+        if driver == "slack":
+            from app.bench.load_slack import fake_slack
+
+            slack = stack.enter_context(fake_slack())
+            settings = slack.settings()
+        system = stack.enter_context(
+            scratch_system(
+                docs=docs, llm_url=llm_url, concurrency=concurrency, busy_depth=busy_depth, settings=settings
             )
-    context = {"front_end": "api", "worker_concurrency": concurrency, "llm": llm_url or "stub", **machine()}
-    report(steps, variant=driver.variant, context=context)
+        )
+        chosen: Driver = (
+            slack.driver(system.base_url)
+            if slack
+            else ApiDriver(base_url=system.base_url, token=system.token)
+        )
+        context = {
+            "front_end": chosen.front_end,
+            "worker_concurrency": concurrency,
+            "llm": llm_url or "stub",
+            "busy_depth": busy_depth if busy_depth is not None else QueueSettings().busy_depth,
+            **machine(),
+        }
+        asyncio.run(
+            _run_steps(
+                chosen,
+                system.base_url,
+                rates=rates,
+                duration_s=duration_s,
+                drain_s=drain_s if drain_s is not None else max(120.0, duration_s),
+                # Slack: every user and channel seen once (the first sight of each is not steady state).
+                warm_up_questions=max(len(slack.users), len(slack.channels)) if slack else 2,
+                context=context,
+            )
+        )

@@ -34,7 +34,9 @@ QUESTIONS = (
 )
 
 
-def _test_support() -> Any:
+def checkout_support() -> Any:
+    """The fakes and helpers the tests use (the fake Slack Web API, the stub model, signed Slack
+    requests, process helpers), imported from the source checkout this runs from."""
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     try:
@@ -42,10 +44,30 @@ def _test_support() -> Any:
         from tests.support import processes
         from tests.support import slack as signed
     except ImportError as exc:  # pragma: no cover - only outside a source checkout
-        raise SystemExit(
-            f"plinth bench slack-ack runs from a source checkout (tests/ not found: {exc})"
-        ) from exc
+        raise SystemExit(f"plinth bench runs from a source checkout (tests/ not found: {exc})") from exc
     return openai_server, slack_api, signed, processes
+
+
+def slack_settings(slack_url: str) -> dict[str, str]:
+    """The settings that point Plinth's Slack front end at the fake Web API, with the tests' secrets."""
+    _, _, signed, _ = checkout_support()
+    return {
+        "PLINTH_SLACK_SIGNING_SECRET": signed.SECRET,
+        "PLINTH_SLACK_BOT_TOKEN": signed.BOT_TOKEN,
+        "PLINTH_SLACK_API_BASE_URL": slack_url,
+    }
+
+
+def directory(fake: Any, *, users: int, channels: int) -> tuple[list[str], list[str]]:
+    """Register users and channels (everyone, and the bot, in every channel) with the fake Slack."""
+    _, slack_api, _, _ = checkout_support()
+    people = [f"UB{n:07d}" for n in range(users)]
+    rooms = [f"CB{n:07d}" for n in range(channels)]
+    for user in people:
+        fake.add_user(user, email=f"{user.lower()}@example.com")
+    for room in rooms:
+        fake.add_channel(room, members=[*people, slack_api.BOT_USER])
+    return people, rooms
 
 
 @contextmanager
@@ -53,7 +75,7 @@ def _system(root: Path, *, slack_url: str, llm_url: str) -> Iterator[tuple[str, 
     pg = EmbeddedPostgres(root=root / "pg", shared_buffers="256MB")
     redis = BundledRedis(root=root / "redis")
     running: list[ManagedProcess] = []
-    _, _, signed, support = _test_support()
+    _, _, signed, support = checkout_support()
     try:
         pg.start()
         redis.start()
@@ -65,9 +87,7 @@ def _system(root: Path, *, slack_url: str, llm_url: str) -> Iterator[tuple[str, 
                 "PLINTH_DATABASE_URL": pg.url(),
                 "PLINTH_REDIS_URL": redis.url,
                 "PLINTH_LLM_BASE_URL": llm_url,
-                "PLINTH_SLACK_SIGNING_SECRET": signed.SECRET,
-                "PLINTH_SLACK_BOT_TOKEN": signed.BOT_TOKEN,
-                "PLINTH_SLACK_API_BASE_URL": slack_url,
+                **slack_settings(slack_url),
             }
         )
         ingest = ManagedProcess(
@@ -103,19 +123,14 @@ def _system(root: Path, *, slack_url: str, llm_url: str) -> Iterator[tuple[str, 
 def run(
     events: int = 500, concurrency: int = 50, retry_share: float = 0.1, channels: int = 10, users: int = 50
 ) -> None:
-    openai_server, slack_api, signed, _ = _test_support()
+    openai_server, slack_api, signed, _ = checkout_support()
     fake = slack_api.FakeSlack().start()
     llm = openai_server.StubServer().start()
     llm.state.delay_s = 3600.0  # the model stalls for the whole run
     root = Path(tempfile.mkdtemp(prefix="plinth-bench-slack-"))
     payloads = signed.SlackPayloads(DATA)
     try:
-        people = [f"UB{n:07d}" for n in range(users)]
-        rooms = [f"CB{n:07d}" for n in range(channels)]
-        for user in people:
-            fake.add_user(user, email=f"{user.lower()}@example.com")
-        for room in rooms:
-            fake.add_channel(room, members=[*people, slack_api.BOT_USER])
+        people, rooms = directory(fake, users=users, channels=channels)
         with _system(root, slack_url=fake.api_url, llm_url=llm.base_url) as (api_url, _):
             sender = signed.SlackSender(api_url)
             # First sight of a channel syncs its members inside the ack; that is not the steady state.

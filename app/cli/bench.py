@@ -73,26 +73,50 @@ DEFAULT_RUNS["e2e"] = _e2e_defaults
 
 @cli.command("load")
 def load(
-    rate: list[float] = typer.Option(
-        [0.5, 1.0, 2.0, 4.0], help="Questions per second to offer (repeatable)."
+    *,
+    rate: list[str] = typer.Option(
+        ["0.5", "1", "2", "4"],
+        "--rate",
+        "--rates",
+        help="Questions per second to offer (repeatable, or comma-separated: --rates 0.5,1,2).",
     ),
-    duration: float = typer.Option(300.0, help="Seconds at each rate (the issue's five minutes by default)."),
+    duration: float = typer.Option(
+        300.0, "--duration", "--seconds", help="Seconds at each rate (the issue's five minutes by default)."
+    ),
+    driver: str = typer.Option("slack", help="Front end: slack (signed events to /slack/events) or api."),
+    busy_depth: int = typer.Option(
+        None, help="Answers waiting past which questions get the busy notice (default: the setting's)."
+    ),
+    drain: float = typer.Option(
+        None, help="Seconds to wait for a rate's last answers (default max(120, duration))."
+    ),
     docs: Path = typer.Option(
         None, help="Documents to ingest first (default: the handbook's travel-and-leave pages)."
     ),
     llm_url: str = typer.Option(None, help="OpenAI-compatible endpoint (default: the stub the tests use)."),
     concurrency: int = typer.Option(2, help="Worker processes."),
 ) -> None:
-    """Sustained questions through the API: throughput, latency percentiles, errors, queue depth, and the
-    rate at which latency degrades."""
+    """Sustained questions through Slack (or the API): throughput, latency percentiles, errors, busy
+    notices, queue depth over time, and the rate at which latency degrades."""
     from app.bench import load as bench_load
 
+    try:
+        rates = tuple(float(r) for item in rate for r in item.split(",") if r.strip())
+    except ValueError as exc:
+        raise typer.BadParameter(f"rates are numbers: {exc}", param_hint="--rates") from exc
+    if not rates or min(rates) <= 0:
+        raise typer.BadParameter("give at least one rate, each above 0", param_hint="--rates")
+    if driver not in bench_load.DRIVERS:
+        raise typer.BadParameter(f"one of {', '.join(bench_load.DRIVERS)}", param_hint="--driver")
     bench_load.run(
-        rates=tuple(rate),
+        rates=rates,
         duration_s=duration,
         docs=docs or bench_load.DEFAULT_DOCS,
         llm_url=llm_url,
         concurrency=concurrency,
+        driver=driver,
+        busy_depth=busy_depth,
+        drain_s=drain,
     )
 
 

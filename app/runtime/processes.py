@@ -8,8 +8,11 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import httpx
 
 MAX_RESTARTS_PER_MINUTE = 5
 
@@ -65,3 +68,21 @@ class ManagedProcess:
                 self.process.wait()
         # Pool children of a stopped leader must not outlive it.
         self._signal_group(signal.SIGKILL)
+
+
+def wait_until_ok(
+    url: str, *, timeout_s: float, interval_s: float = 0.5, alive: Callable[[], bool] = lambda: True
+) -> bool:
+    """Poll GET `url` until it answers 200 (True), or `alive()` turns false or `timeout_s` passes (False).
+    `alive` runs before each attempt and may raise."""
+    deadline = time.monotonic() + timeout_s
+    while alive():
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval_s)
+    return False

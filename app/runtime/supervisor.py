@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
 
-import httpx
 import psycopg
 
 from app.core import runtime_state
@@ -21,7 +20,7 @@ from app.core.settings import Settings
 from app.runtime import migrate
 from app.runtime.local_llm import MODEL_NAME
 from app.runtime.postgres import EmbeddedPostgres
-from app.runtime.processes import ManagedProcess
+from app.runtime.processes import ManagedProcess, wait_until_ok
 from app.runtime.redis_server import BundledRedis, answers
 
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -140,17 +139,13 @@ class Supervisor:
         return f"http://{self.settings.api.host}:{self.port}"
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while not self.stopping:
+        def alive() -> bool:
             self._check_children()
-            try:
-                if httpx.get(f"{self._api_url()}/readyz", timeout=5).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise StartupError(f"not ready after {READY_TIMEOUT_S:.0f} s; see {self.settings.logs_dir}")
-            time.sleep(0.5)
+            return not self.stopping
+
+        ready = wait_until_ok(f"{self._api_url()}/readyz", timeout_s=READY_TIMEOUT_S, alive=alive)
+        if not ready and not self.stopping:
+            raise StartupError(f"not ready after {READY_TIMEOUT_S:.0f} s; see {self.settings.logs_dir}")
 
     def _check_children(self) -> None:
         for child in self.children:
