@@ -69,7 +69,7 @@ def enqueue_delivery(*, channel: str, message_id: uuid.UUID, session: Session | 
     if task is None:
         return False
     _enqueue(
-        session, task, queue=names.QUEUE_ANSWERS, key=f"deliver:{message_id}", message_id=str(message_id)
+        session, task, queue=names.QUEUE_DELIVERIES, key=f"deliver:{message_id}", message_id=str(message_id)
     )
     return True
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 QUEUE_ANSWERS = "answers"  # latency-sensitive
+QUEUE_DELIVERIES = "deliveries"  # replies of answered questions: never behind the waiting answers
 QUEUE_INGEST = "ingest"  # bulk work
 QUEUE_MAINTENANCE = "maintenance"
 
@@ -16,7 +17,7 @@ TASK_EMAIL_DELIVER = "plinth.email.deliver"
 DELIVERY_TASKS = {"slack": TASK_SLACK_DELIVER, "email": TASK_EMAIL_DELIVER}
 TASK_AUDIT_MAINTENANCE = "plinth.audit_maintenance"
 
-ALL_QUEUES = (QUEUE_ANSWERS, QUEUE_INGEST, QUEUE_MAINTENANCE)
+ALL_QUEUES = (QUEUE_ANSWERS, QUEUE_DELIVERIES, QUEUE_INGEST, QUEUE_MAINTENANCE)
 TASK_OUTBOX_RELAY = "plinth.outbox_relay"
 TASK_EMAIL_PROCESS = "plinth.email.process"
 TASK_EMAIL_RECEIPT = "plinth.email.receipt"

@@ -94,7 +94,8 @@ def test_one_delivery_per_answer_however_often_it_is_queued(broker: redis.Redis)
     for _ in range(3):
         with session_scope() as session:
             client.enqueue_delivery(channel="slack", message_id=message_id, session=session)
-    assert broker.llen(names.QUEUE_ANSWERS) == 1
+    assert broker.llen(names.QUEUE_DELIVERIES) == 1  # its own queue: never behind waiting answers
+    assert broker.llen(names.QUEUE_ANSWERS) == 0
     assert [e.key for e in _entries()] == [f"deliver:{message_id}"]
     with session_scope() as session:
         assert not client.enqueue_delivery(channel="cli", message_id=message_id, session=session)
