@@ -3,8 +3,9 @@
     python -m app.bench.ingest_variants plinth|llamaindex CORPUS DATABASE_URL RESULT_FILE
 
 Both load the embedding model and embed one text before the clock starts (model loading is not
-ingestion), then ingest every file under CORPUS and write `{"files", "chunks", "seconds", ...}` as JSON
-to RESULT_FILE.
+ingestion), then ingest every file under CORPUS and write its files, chunks, seconds and cpu_seconds
+(CPU time of the timed part, all threads: steadier than seconds on a shared machine) as JSON to
+RESULT_FILE.
 
 - `plinth`: `ingest_paths`, the function behind `plinth ingest` (store the bytes, gates, parse, chunk,
   embed, COPY and audit, one transaction per file), on the database and home in PLINTH_* variables.
@@ -38,10 +39,11 @@ def run_plinth(corpus: Path, database_url: str) -> dict[str, Any]:
     from rag.embeddings import get_embedder
 
     get_embedder().embed(["warm up"])
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     results = ingest_paths([corpus])
     seconds = time.perf_counter() - started
     return {
+        "cpu_seconds": time.process_time() - cpu,
         "files": len(results),
         "refused": results.count(False),
         "chunks": _count(database_url, "chunks"),
@@ -68,7 +70,7 @@ def run_llamaindex(corpus: Path, database_url: str) -> dict[str, Any]:
     tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
     chunking = get_settings().chunking
     url = urlsplit(database_url)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     documents = SimpleDirectoryReader(str(corpus), recursive=True).load_data()
     store = PGVectorStore.from_params(
         host=url.hostname,
@@ -93,6 +95,7 @@ def run_llamaindex(corpus: Path, database_url: str) -> dict[str, Any]:
     pipeline.run(documents=documents)
     seconds = time.perf_counter() - started
     return {
+        "cpu_seconds": time.process_time() - cpu,
         "files": len({d.metadata.get("file_path") for d in documents}),
         "refused": 0,
         "chunks": _count(database_url, f"data_{LLAMAINDEX_TABLE}"),

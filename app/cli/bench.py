@@ -197,3 +197,12 @@ def ingest(
     from app.bench import ingest as bench_ingest
 
     bench_ingest.run(corpus=corpus, large_pages=large_pages, large_baseline=large_baseline)
+
+
+def _ingest_defaults() -> None:
+    from app.bench import ingest as bench_ingest
+
+    bench_ingest.run(corpus=bench_ingest.DEFAULT_CORPUS)
+
+
+DEFAULT_RUNS["ingest"] = _ingest_defaults

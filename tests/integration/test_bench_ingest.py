@@ -55,6 +55,7 @@ def test_bench_ingest_prints_both_variants_on_the_same_files(tiny_corpus: Path, 
             assert speed["refused"] == 0
             assert speed["chunks"] > 0
             assert speed["seconds"] > 0
+            assert speed["cpu_seconds"] > 0
             assert speed["value"] > 0
             assert rss["value"] > 0
         assert figures[(corpus, "plinth", "chunks_per_s_vs_llamaindex")]["unit"] == "x"
