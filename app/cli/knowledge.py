@@ -82,6 +82,27 @@ def _ingest_one(
     return True
 
 
+def ingest_paths(
+    paths: list[Path],
+    *,
+    as_user: str = "cli",
+    access: list[str] | None = None,
+    review: str | None = None,
+    expires: str | None = None,
+) -> list[bool]:
+    """What `plinth ingest` does: every file under the paths, one transaction each, one line printed
+    per file; True per file ingested or unchanged, False per file refused."""
+    blobs = default_blob_store()
+    dates = (_date(review), _date(expires))
+    with session_scope() as session:
+        submitter = principals.ensure_local(session, handle=as_user).id
+        grants = knowledge.resolve_access(session, access or ["org"])
+    return [
+        _ingest_one(path, blobs=blobs, submitter=submitter, grants=grants, dates=dates)
+        for path in expand(paths)
+    ]
+
+
 def register(cli: typer.Typer) -> None:
     @cli.command()
     def ingest(
@@ -94,15 +115,7 @@ def register(cli: typer.Typer) -> None:
         expires: str = typer.Option(None, help="Expiry date (YYYY-MM-DD): answers flag it as stale after."),
     ) -> None:
         """Ingest files: each is ingested, skipped as unchanged, or refused with the reason."""
-        blobs = default_blob_store()
-        dates = (_date(review), _date(expires))
-        with session_scope() as session:
-            submitter = principals.ensure_local(session, handle=as_user).id
-            grants = knowledge.resolve_access(session, access)
-        results = [
-            _ingest_one(path, blobs=blobs, submitter=submitter, grants=grants, dates=dates)
-            for path in expand(paths)
-        ]
+        results = ingest_paths(paths, as_user=as_user, access=access, review=review, expires=expires)
         if not all(results):
             raise typer.Exit(1)
 

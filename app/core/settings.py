@@ -29,8 +29,11 @@ class ApiSettings(BaseModel):
 class EmbeddingSettings(BaseModel):
     model: str = "all-MiniLM-L6-v2"
     dimensions: int = 384
-    batch_size: int = 64
-    torch_threads: int = 2
+    # Small batches and one intra-op thread per process: on the two-core machines measured (README,
+    # "Ingestion benchmark"), batches of 64 spent 3× the CPU time per text of batches of 8–16, and two
+    # threads spun against each other whenever the machine had other work. Scale with processes.
+    batch_size: int = 16
+    torch_threads: int = 1
 
 
 class LlmSettings(BaseModel):
