@@ -1,5 +1,5 @@
-"""Settings pages for Slack channels, email intake, budgets and rate limits (each a versioned section:
-history, diff and rollback at /settings/{key}/history), the model registry and prompt versions (with a
+"""Settings pages for Slack channels, email intake, budgets and rate limits and the model registry (each
+a versioned section: history, diff and rollback at /settings/{key}/history), and prompt versions (with a
 diff between two versions and activation of any one), and the JSON API for models and prompts. Reading:
 admins and compliance; changes: admins. Forms post with the session's CSRF token and redirect back."""
 
@@ -168,28 +168,34 @@ async def register_model(
     price_in_per_1k: float = Form(0.0, ge=0),
     price_out_per_1k: float = Form(0.0, ge=0),
     priority: int = Form(100, ge=0, le=10_000),
+    reason: str | None = Reason,
+    version: int | None = Version,
     access: Access = Depends(CHANGE_PAGE),
 ) -> RedirectResponse:
-    registered = await run_in_threadpool(
-        views.register_model,
-        access,
-        name=name.strip(),
-        base_url=base_url.strip(),
-        served_model=served_model.strip(),
-        context_length=context_length,
-        price_in_per_1k=price_in_per_1k,
-        price_out_per_1k=price_out_per_1k,
-        priority=priority,
+    fields = {
+        "base_url": base_url.strip(),
+        "served_model": served_model.strip(),
+        "context_length": context_length,
+        "price_in_per_1k": price_in_per_1k,
+        "price_out_per_1k": price_out_per_1k,
+        "priority": priority,
+    }
+    saved = await run_in_threadpool(
+        views.register_model, access, name=name.strip(), fields=fields, reason=reason, version=version
     )
-    return _back("/settings/models", f"Model {registered} registered.")
+    return _back("/settings/models", f"Model {name.strip()} saved (version {saved.version}).")
 
 
 @router.post("/settings/models/{name}/enabled")
 async def enable_model_page(
-    name: str = ModelName, enabled: bool = Form(...), access: Access = Depends(CHANGE_PAGE)
+    name: str = ModelName,
+    enabled: bool = Form(...),
+    version: int | None = Version,
+    access: Access = Depends(CHANGE_PAGE),
 ) -> RedirectResponse:
-    await run_in_threadpool(views.enable_model, access, name=name, enabled=enabled)
-    return _back("/settings/models", f"Model {name} {'enabled' if enabled else 'disabled'}.")
+    saved = await run_in_threadpool(views.enable_model, access, name=name, enabled=enabled, version=version)
+    state = "enabled" if enabled else "disabled"
+    return _back("/settings/models", f"Model {name} {state} (version {saved.version}).")
 
 
 @router.get("/settings/prompts", response_class=HTMLResponse)
@@ -273,7 +279,7 @@ async def models_api(access: Access = Depends(READ)) -> list[ModelOut]:
 async def enable_model_api(
     body: EnabledIn, name: str = ModelName, access: Access = Depends(CHANGE)
 ) -> dict[str, bool]:
-    await run_in_threadpool(views.enable_model, access, name=name, enabled=body.enabled)
+    await run_in_threadpool(views.enable_model, access, name=name, enabled=body.enabled, version=None)
     return {"enabled": body.enabled}
 
 

@@ -1,7 +1,7 @@
-"""The operations settings in the console: Slack channels, email intake, budgets and rate limits (sections
-of the runtime settings store, so every change is a version with `settings.changed` and its domain's own
-audit event), the model registry and prompt versions (domain records that audit their own changes;
-prompts carry their own versions)."""
+"""The operations settings in the console: Slack channels, email intake, budgets and rate limits and the
+model registry (sections of the runtime settings store, so every change is a version with
+`settings.changed` and its domain's own audit event), and prompt versions (domain records that carry
+their own versions and audit their own changes)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from typing import Any
 from app.console import settings_views
 from app.console.access import Access
 from app.core.db import session_scope
-from app.core.errors import InvalidInput
+from app.core.errors import InvalidInput, NotFound
 from app.domains.channels import service as channels
 from app.domains.models import service as models
 from app.domains.models.models import LlmModel
 from app.domains.principals import service as principals
 from app.domains.runtime_config import service as runtime_config
-from app.domains.runtime_config.operations import BUDGETS, CHANNELS, EMAIL
+from app.domains.runtime_config.operations import BUDGETS, CHANNELS, EMAIL, MODELS
 from app.domains.runtime_config.schemas import CurrentOut, VersionOut
 
 
@@ -124,12 +124,14 @@ class EndpointRow:
 
 @dataclass(frozen=True)
 class ModelsPage:
+    section: CurrentOut
     registered: list[LlmModel]
     in_use: list[EndpointRow]  # what answers are sent to, in failover order
 
 
 def models_page(access: Access) -> ModelsPage:
     with session_scope() as session:
+        section = runtime_config.current(session, key=MODELS)
         registered = list(models.list_models(session))
         for m in registered:
             session.expunge(m)
@@ -137,21 +139,48 @@ def models_page(access: Access) -> ModelsPage:
             EndpointRow(name=e.name, base_url=e.base_url, model=e.model, context_length=e.context_length)
             for e in models.endpoints(session)
         ]
-        return ModelsPage(registered=registered, in_use=in_use)
+        return ModelsPage(section=section, registered=registered, in_use=in_use)
 
 
 def _actor(access: Access) -> str:
     return principals.actor(access.caller.principal_id)
 
 
-def register_model(access: Access, **fields: Any) -> str:
+def _registered(name: str) -> dict[str, Any] | None:
     with session_scope() as session:
-        return models.register_model(session, actor=_actor(access), **fields).name
+        found: dict[str, Any] | None = runtime_config.current(session, key=MODELS).value["models"].get(name)
+        return found
 
 
-def enable_model(access: Access, *, name: str, enabled: bool) -> None:
-    with session_scope() as session:
-        models.set_enabled(session, name=name, enabled=enabled, actor=_actor(access))
+def register_model(
+    access: Access, *, name: str, fields: dict[str, Any], reason: str | None, version: int | None
+) -> VersionOut:
+    """Register a model, or replace a registered one's settings: the registry's next version."""
+    known = _registered(name)
+    return _change_entry(
+        access,
+        key=MODELS,
+        part="models",
+        entry=name,
+        value={"enabled": True, **(known or {}), **fields},
+        reason=reason,
+        version=version,
+    )
+
+
+def enable_model(access: Access, *, name: str, enabled: bool, version: int | None) -> VersionOut:
+    known = _registered(name)
+    if known is None:
+        raise NotFound(f"no model named {name!r} is registered")
+    return _change_entry(
+        access,
+        key=MODELS,
+        part="models",
+        entry=name,
+        value={**known, "enabled": enabled},
+        reason=None,
+        version=version,
+    )
 
 
 def prompts(access: Access) -> list[models.PromptVersion]:

@@ -292,14 +292,14 @@ def _operations_settings(page: Page) -> None:
     _submit(
         page,
         "#register-model",
-        "Register",
+        "Save",
         name="vllm-standby",
         base_url="http://vllm-standby:8000/v1",
         served_model="qwen2.5-7b-instruct",
         context_length="32768",
         priority="200",
     )
-    expect(page.locator(".alert.ok")).to_have_text("Model vllm-standby registered.")
+    expect(page.locator(".alert.ok")).to_contain_text("Model vllm-standby saved")
     # Kept out of the failover order, so the answers below still go to the stub model.
     page.locator("#model-vllm-standby").get_by_role("button", name="Disable").click()
     expect(page.locator("#model-vllm-standby")).to_contain_text("disabled")
@@ -340,8 +340,9 @@ def _audit_as_compliance(page: Page, system: System) -> None:
     page.select_option("select[name=event_type]", "settings.changed")
     page.get_by_role("button", name="Search").click()
     expect(page).to_have_url(re.compile(r"event_type=settings.changed"))
-    # Three retention versions, then one each for channels, email intake and budgets.
-    expect(page.locator("table.audit-events tbody tr")).to_have_count(6)
+    # Three retention versions, then one each for channels and email intake, two for the model registry
+    # (registered, disabled) and one for budgets.
+    expect(page.locator("table.audit-events tbody tr")).to_have_count(8)
     _shot(page, "audit")
     page.locator("table.audit-events tbody tr").last.locator("a").click()
     expect(page.locator("#payload")).to_contain_text("Records policy 2026")
@@ -353,7 +354,7 @@ def _audit_as_compliance(page: Page, system: System) -> None:
         page.click("#export-csv")
     exported = Path(download.value.path()).read_text().splitlines()
     assert exported[0].startswith("seq,ts,event_type,actor")
-    assert len(exported) == 7
+    assert len(exported) == 9
     assert all(",settings.changed," in line for line in exported[1:])
 
 

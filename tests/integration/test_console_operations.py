@@ -157,6 +157,22 @@ def test_models_and_prompt_versions_diff_and_activation(database_url: str) -> No
     with session_scope() as session:
         assert models.get_model(session, name="vllm-a").enabled is False
     assert "vllm-a" in admin.get("/settings/models").text
+    # The registry is a versioned section: version 1 registered it, version 2 disabled it; rolling back
+    # to 1 enables it again, and removing a model is refused (disable it instead).
+    assert "/settings/llm.models/history" in admin.get("/settings/models").text
+    rollback = admin.post("/settings/llm.models/versions/1/rollback", data={"csrf_token": csrf})
+    assert rollback.status_code == 303, rollback.text
+    with session_scope() as session:
+        restored = models.get_model(session, name="vllm-a")
+        assert (restored.enabled, restored.price_in_per_1k) == (True, 0.01)
+        assert runtime_config.current(session, key="llm.models").version == 3
+    removal = admin.client.put(
+        "/api/v1/settings/llm.models",
+        json={"value": {"models": {}}},
+        headers={"Authorization": f"Bearer {person.token}"},
+    )
+    assert removal.status_code == 422, removal.text
+    assert "disable it instead" in removal.text
 
     published = admin.post(
         "/settings/prompts",
@@ -188,7 +204,7 @@ def test_models_and_prompt_versions_diff_and_activation(database_url: str) -> No
     actor = f"principal:{person.id}"
     for event_type, count in (
         ("model.registered", 1),
-        ("model.changed", 1),
+        ("model.changed", 2),  # disabled, then enabled again by the rollback
         ("prompt.published", 1),
         ("prompt.activated", 2),
     ):

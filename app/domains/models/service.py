@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -43,6 +44,49 @@ def _check_name(name: str, what: str) -> str:
     return name
 
 
+def _check_model(
+    *,
+    base_url: str,
+    context_length: int,
+    price_in_per_1k: float,
+    price_out_per_1k: float,
+    gpu_hour_cost: float | None,
+    throughput_tokens_per_s: float | None,
+) -> None:
+    if not _URL.match(base_url):
+        raise InvalidInput(f"endpoint {base_url!r} is not an http(s) URL (e.g. http://vllm:8000/v1)")
+    if context_length < 256:
+        raise InvalidInput(f"context length {context_length} is too small (at least 256 tokens)")
+    if min(price_in_per_1k, price_out_per_1k) < 0 or (gpu_hour_cost is not None and gpu_hour_cost < 0):
+        raise InvalidInput("prices cannot be negative")
+    if (gpu_hour_cost is None) != (throughput_tokens_per_s is None):
+        raise InvalidInput("GPU-hour pricing needs both the hourly cost and the measured throughput")
+    if throughput_tokens_per_s is not None and throughput_tokens_per_s <= 0:
+        raise InvalidInput("the measured throughput must be positive (tokens per second)")
+
+
+# What `update_model` may change (the name is the model's identity).
+MODEL_FIELDS = (
+    "base_url",
+    "served_model",
+    "context_length",
+    "priority",
+    "enabled",
+    "price_in_per_1k",
+    "price_out_per_1k",
+    "gpu_hour_cost",
+    "throughput_tokens_per_s",
+)
+_CHECKED = (
+    "base_url",
+    "context_length",
+    "price_in_per_1k",
+    "price_out_per_1k",
+    "gpu_hour_cost",
+    "throughput_tokens_per_s",
+)
+
+
 def register_model(
     session: Session,
     *,
@@ -58,16 +102,14 @@ def register_model(
     actor: str,
 ) -> LlmModel:
     _check_name(name, "model name")
-    if not _URL.match(base_url):
-        raise InvalidInput(f"endpoint {base_url!r} is not an http(s) URL (e.g. http://vllm:8000/v1)")
-    if context_length < 256:
-        raise InvalidInput(f"context length {context_length} is too small (at least 256 tokens)")
-    if min(price_in_per_1k, price_out_per_1k) < 0 or (gpu_hour_cost is not None and gpu_hour_cost < 0):
-        raise InvalidInput("prices cannot be negative")
-    if (gpu_hour_cost is None) != (throughput_tokens_per_s is None):
-        raise InvalidInput("GPU-hour pricing needs both the hourly cost and the measured throughput")
-    if throughput_tokens_per_s is not None and throughput_tokens_per_s <= 0:
-        raise InvalidInput("the measured throughput must be positive (tokens per second)")
+    _check_model(
+        base_url=base_url,
+        context_length=context_length,
+        price_in_per_1k=price_in_per_1k,
+        price_out_per_1k=price_out_per_1k,
+        gpu_hour_cost=gpu_hour_cost,
+        throughput_tokens_per_s=throughput_tokens_per_s,
+    )
     if session.scalar(select(LlmModel.id).where(LlmModel.name == name)) is not None:
         raise Conflict(f"a model named {name!r} is already registered")
     model = LlmModel(
@@ -114,6 +156,29 @@ def set_enabled(session: Session, *, name: str, enabled: bool, actor: str) -> Ll
     model.enabled, model.updated_at = enabled, utcnow()
     audit_store.append(
         session, event_type=MODEL_CHANGED, actor=actor, subject=f"model:{name}", payload={"enabled": enabled}
+    )
+    session.flush()
+    return model
+
+
+def update_model(session: Session, *, name: str, actor: str, **fields: Any) -> LlmModel:
+    """Change a registered model's endpoint, served name, context, priority, state or prices; audits
+    what changed (nothing when nothing did)."""
+    unknown = sorted(set(fields) - set(MODEL_FIELDS))
+    if unknown:
+        raise InvalidInput(f"a model has no field {', '.join(unknown)}")
+    model = get_model(session, name=name)
+    wanted = {f: getattr(model, f) for f in MODEL_FIELDS} | fields
+    wanted["base_url"] = str(wanted["base_url"]).rstrip("/")
+    _check_model(**{k: wanted[k] for k in _CHECKED})
+    changed = {f: v for f, v in wanted.items() if getattr(model, f) != v}
+    if not changed:
+        return model
+    for field_name, value in changed.items():
+        setattr(model, field_name, value)
+    model.updated_at = utcnow()
+    audit_store.append(
+        session, event_type=MODEL_CHANGED, actor=actor, subject=f"model:{name}", payload=changed
     )
     session.flush()
     return model

@@ -1,12 +1,13 @@
 """Sections over what operators change day to day: the email front end's accepted addresses and sender
 domains (stored here; the email code reads the value in force, the environment's as version 0), and
-Slack channel settings and budgets, whose value in force lives in their own tables (so a change made
-from the CLI is seen too) and whose changes are carried out through their domains' services, each of
-which audits its own event beside `settings.changed`."""
+Slack channel settings, budgets and the model registry, whose value in force lives in their own tables
+(so a change made from the CLI is seen too) and whose changes are carried out through their domains'
+services, each of which audits its own event beside `settings.changed`."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.core.errors import InvalidInput, NotFound
 from app.core.settings import get_settings
 from app.domains.channels import service as channels
+from app.domains.models import service as models
 from app.domains.principals import service as principals
 from app.domains.runtime_config.registry import Section, register
 from app.domains.usage import service as usage
@@ -22,6 +24,7 @@ from app.domains.usage import service as usage
 EMAIL = "email.intake"
 CHANNELS = "slack.channels"
 BUDGETS = "usage.budgets"
+MODELS = "llm.models"
 
 Address = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 Domain = Annotated[
@@ -29,6 +32,7 @@ Domain = Annotated[
 ]
 Audience = Annotated[str, StringConstraints(pattern=r"^slack:[^:\s]+:[^:\s]+$", max_length=100)]
 BudgetKey = Annotated[str, StringConstraints(pattern=r"^(user|team|channel):\S.{0,199}$")]
+ModelName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")]
 
 
 class EmailIntakeConfig(BaseModel):
@@ -82,12 +86,38 @@ class BudgetsConfig(BaseModel):
     )
 
 
+class ModelConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field(description="The OpenAI-compatible endpoint, e.g. http://vllm:8000/v1.")
+    served_model: str = Field(description="The name the server serves the model under.")
+    context_length: int
+    priority: int = Field(100, description="Failover order among enabled models: lowest first.")
+    enabled: bool = True
+    price_in_per_1k: float = 0.0
+    price_out_per_1k: float = 0.0
+    gpu_hour_cost: float | None = None
+    throughput_tokens_per_s: float | None = None
+
+
+class ModelsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    models: dict[ModelName, ModelConfig] = Field(default_factory=dict)
+
+
 def _principal_of(by: str) -> uuid.UUID | None:
     _, _, value = by.partition("principal:")
     try:
         return uuid.UUID(value) if by.startswith("principal:") else None
     except ValueError:
         return None
+
+
+def _refuse_removal(before: Iterable[str], after: Iterable[str], what: str) -> None:
+    removed = sorted(set(before) - set(after))
+    if removed:
+        raise InvalidInput(f"{what} cannot be removed ({', '.join(removed)}): disable it instead")
 
 
 def _read_channels(session: Session) -> BaseModel:
@@ -108,11 +138,7 @@ def _read_channels(session: Session) -> BaseModel:
 def _apply_channels(session: Session, before: BaseModel, after: BaseModel, by: str) -> None:
     assert isinstance(before, ChannelsConfig)
     assert isinstance(after, ChannelsConfig)
-    removed = sorted(set(before.channels) - set(after.channels))
-    if removed:
-        raise InvalidInput(
-            f"a channel's settings cannot be removed ({', '.join(removed)}): disable it instead"
-        )
+    _refuse_removal(before.channels, after.channels, "a channel's settings")
     for audience, wanted in sorted(after.channels.items()):
         if before.channels.get(audience) == wanted:
             continue
@@ -172,6 +198,30 @@ def _apply_budgets(session: Session, before: BaseModel, after: BaseModel, by: st
             usage.set_budget(session, kind=kind, value=value, actor=by, **wanted.model_dump())
 
 
+def _read_models(session: Session) -> BaseModel:
+    return ModelsConfig(
+        models={
+            m.name: ModelConfig(**{field: getattr(m, field) for field in models.MODEL_FIELDS})
+            for m in models.list_models(session)
+        }
+    )
+
+
+def _apply_models(session: Session, before: BaseModel, after: BaseModel, by: str) -> None:
+    assert isinstance(before, ModelsConfig)
+    assert isinstance(after, ModelsConfig)
+    _refuse_removal(before.models, after.models, "a registered model")
+    for name, wanted in sorted(after.models.items()):
+        if name not in before.models:
+            fields = wanted.model_dump()
+            enabled = fields.pop("enabled")
+            models.register_model(session, name=name, actor=by, **fields)
+            if not enabled:
+                models.set_enabled(session, name=name, enabled=False, actor=by)
+        elif before.models[name] != wanted:
+            models.update_model(session, name=name, actor=by, **wanted.model_dump())
+
+
 register(Section(key=EMAIL, title="Email intake", model=EmailIntakeConfig))
 register(
     Section(
@@ -186,4 +236,7 @@ register(
         read=_read_budgets,
         apply=_apply_budgets,
     )
+)
+register(
+    Section(key=MODELS, title="Model registry", model=ModelsConfig, read=_read_models, apply=_apply_models)
 )
