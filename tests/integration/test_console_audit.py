@@ -24,6 +24,7 @@ from audit.wormstore import default_store
 from tests.conftest import Env
 from tests.support import console as data
 from tests.support.audit import append_events, tamper
+from workers import names
 
 
 @pytest.fixture
@@ -138,7 +139,7 @@ def test_a_replay_requeues_the_delivery(client: TestClient, redis_server: Bundle
     slack = data.failed_delivery(data.question(asker.id, "Where is the VPN guide?", channel="slack"))
     api = data.failed_delivery(data.question(asker.id, "And the wiki?", channel="api"))
     assert client.post(f"/api/v1/deliveries/{slack}/replay", headers=_bearer(admin)).status_code == 202
-    [queued] = [json.loads(m) for m in broker.lrange("answers", 0, -1)]
+    [queued] = [json.loads(m) for m in broker.lrange(names.QUEUE_DELIVERIES, 0, -1)]
     assert queued["headers"]["task"] == "plinth.slack.deliver"
     again = client.post(f"/api/v1/deliveries/{slack}/replay", headers=_bearer(admin))
     assert again.status_code == 409
