@@ -126,8 +126,9 @@ NAMES = st.text(
     channel=st.none() | NAMES,
     subject=st.none() | NAMES,
     correlation_id=st.none() | NAMES,
+    # Integers within JSON's safe range: RFC 8785 refuses the rest (test_bad_events_are_refused...).
     payload=st.dictionaries(
-        NAMES, st.none() | st.booleans() | st.integers(-(2**53), 2**53) | NAMES, max_size=4
+        NAMES, st.none() | st.booleans() | st.integers(-(2**53 - 1), 2**53 - 1) | NAMES, max_size=4
     ),
 )
 def test_the_database_hashes_exactly_as_the_verifier(
