@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import httpx
-import pybreaker
 
 from app.core.settings import LlmSettings, get_settings, settings_scoped
 from rag.llm import tokens
+from rag.llm.breaker import CircuitOpen
 from rag.llm.endpoint import EndpointClient, EndpointError, client_for
 from rag.llm.types import ChatMessage, Completion, Endpoint, LlmUnavailable, PromptTooLong, TextCallback
 
@@ -58,9 +58,9 @@ class LlmClient:
                 completion = client.complete(
                     messages, max_tokens=output, prompt_tokens=counted, on_text=on_text
                 )
-            except pybreaker.CircuitBreakerError as exc:
+            except CircuitOpen as exc:
                 # The call that trips the breaker raises its error with the failure as context.
-                cause = exc.__context__
+                cause = exc.__cause__
                 if isinstance(cause, EndpointError | httpx.HTTPError):
                     failures.append(f"{endpoint.name}: {_describe(cause)}; circuit now open")
                 else:

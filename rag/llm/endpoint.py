@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pybreaker
 from httpx_sse import EventSource
 from tenacity import Retrying as _Retrying
 from tenacity import retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from app.core.settings import LlmSettings
 from rag.llm import tokens
+from rag.llm.breaker import CircuitBreaker
 from rag.llm.types import ChatMessage, Completion, Endpoint, TextCallback
 
 # Failures worth another try on the same endpoint: the request most likely never reached the model.
@@ -63,11 +63,8 @@ class EndpointClient:
             headers=headers,
             timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
         )
-        self.breaker = pybreaker.CircuitBreaker(
-            fail_max=settings.breaker_fail_max,
-            reset_timeout=settings.breaker_reset_s,
-            exclude=[ClientRejected],
-            name=endpoint.base_url,
+        self.breaker = CircuitBreaker(
+            fail_max=settings.breaker_fail_max, reset_s=settings.breaker_reset_s, ignored=(ClientRejected,)
         )
         self.requests = 0  # HTTP requests sent, for accounting and tests
 
@@ -79,7 +76,7 @@ class EndpointClient:
         prompt_tokens: int,
         on_text: TextCallback | None,
     ) -> Completion:
-        """One completion through breaker and retries. Raises pybreaker.CircuitBreakerError when the
+        """One completion through breaker and retries. Raises CircuitOpen when the
         circuit is open, EndpointError or httpx.HTTPError when the endpoint failed."""
         started = time.perf_counter()
         before = self.requests
