@@ -27,6 +27,7 @@ from app.runtime.redis_server import BundledRedis
 BENCH = "slack-ack"
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data"
+WORKER_CONCURRENCY = 2
 QUESTIONS = (
     "How do I request sick leave?",
     "How many hours of annual leave do I earn per pay period?",
@@ -87,6 +88,7 @@ def _system(root: Path, *, slack_url: str, llm_url: str) -> Iterator[tuple[str, 
                 "PLINTH_DATABASE_URL": pg.url(),
                 "PLINTH_REDIS_URL": redis.url,
                 "PLINTH_LLM_BASE_URL": llm_url,
+                "PLINTH_WORKER_CONCURRENCY": str(WORKER_CONCURRENCY),
                 **slack_settings(slack_url),
             }
         )
@@ -120,6 +122,17 @@ def _system(root: Path, *, slack_url: str, llm_url: str) -> Iterator[tuple[str, 
         pg.stop()
 
 
+def _wait_for_stalled_workers(llm: Any, *, children: int, timeout_s: float = 300.0) -> None:
+    """Until every worker child has loaded its models and hangs in a model call: before that, the
+    children's start-up (the embedding model) competes with the API for the two cores."""
+    deadline = time.monotonic() + timeout_s
+    while len(llm.state.requests) < children:
+        if time.monotonic() > deadline:
+            reached = len(llm.state.requests)
+            raise RuntimeError(f"only {reached} of {children} worker children reached the model")
+        time.sleep(0.5)
+
+
 def run(
     events: int = 500, concurrency: int = 50, retry_share: float = 0.1, channels: int = 10, users: int = 50
 ) -> None:
@@ -136,6 +149,7 @@ def run(
             # First sight of a channel syncs its members inside the ack; that is not the steady state.
             for room in rooms:
                 sender.event(payloads.mention(QUESTIONS[0], user=people[0], channel=room)).raise_for_status()
+            _wait_for_stalled_workers(llm, children=WORKER_CONCURRENCY)
             fake.reset()
             bodies = [
                 payloads.mention(
