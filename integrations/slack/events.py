@@ -19,6 +19,7 @@ from workers import client as queue
 
 logger = logging.getLogger(__name__)
 MESSAGE_ID = "plinth_message_id"
+MEMBERS_STALE = "plinth_members_stale"
 
 
 def _from_bot(event: dict[str, Any], context: BoltContext) -> bool:
@@ -54,6 +55,7 @@ def _take(ack: Ack, client: WebClient, context: BoltContext, question: intake.Qu
         context["plinth_refusal"] = outcome.refusal
     elif outcome.message_id and outcome.queued:
         context[MESSAGE_ID] = str(outcome.message_id)
+    context[MEMBERS_STALE] = outcome.members_stale
 
 
 def on_mention(
@@ -101,14 +103,14 @@ def on_message(
 def after_question(
     body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext
 ) -> None:
-    """After the ack: the placeholder (or the refusal), then a stale member list is refreshed."""
+    """After the ack: the placeholder (or the refusal), then a member list found stale is refreshed."""
     message_id = context.get(MESSAGE_ID)
     refusal = context.get("plinth_refusal")
     if refusal:
         client.chat_postEphemeral(channel=event["channel"], user=event["user"], text=refusal)
     if message_id:
         replier.post_placeholder(client, message_id=uuid.UUID(message_id))
-    if event.get("channel_type") != "im" and message_id:
+    if event.get("channel_type") != "im" and message_id and context.get(MEMBERS_STALE):
         intake.refresh_members(client, team_id=str(body.get("team_id")), channel_id=event["channel"])
 
 

@@ -15,9 +15,9 @@ PROVIDER = "slack"
 
 
 def principal_id(session: Session, client: WebClient, *, team_id: str, user_id: str) -> uuid.UUID:
-    linked = external.linked_principal(session, provider=PROVIDER, namespace=team_id, external_id=user_id)
+    linked = external.linked_principal_id(session, provider=PROVIDER, namespace=team_id, external_id=user_id)
     if linked is not None:
-        return linked.id
+        return linked
     return link(session, team_id=team_id, user=client.users_info(user=user_id)["user"])
 
 

@@ -49,6 +49,7 @@ class Outcome:
     queued: bool = False  # its answer was queued by this request (a placeholder should follow)
     refusal: str | None = None  # told to the asker
     ignored: bool = False
+    members_stale: bool = False  # the channel's stored member list is older than its TTL
 
 
 def grid_of(context: Any) -> dict[str, Any]:
@@ -96,11 +97,14 @@ def accept(client: WebClient, question: Question) -> Outcome:
             session, client, team_id=question.team_id, user_id=question.user_id
         )
         audience = None
+        members_stale = False
         if not question.is_dm:
             audience = channels.slack_audience(question.team_id, question.channel_id)
             channel = channels.ensure_channel(session, audience=audience)
             if channel.members_synced_at is None:
                 members.sync(session, client, team_id=question.team_id, channel_id=question.channel_id)
+            else:
+                members_stale = not channels.members_fresh(channel, ttl_s=settings.members_ttl_s)
             decision = channels.may_answer(
                 session,
                 audience=audience,
@@ -145,11 +149,13 @@ def accept(client: WebClient, question: Question) -> Outcome:
     # delivering are idempotent.
     if pending:
         queue.enqueue_answer(message_id=receipt.message_id)
-    return Outcome(receipt.message_id, duplicate=receipt.duplicate, queued=pending)
+    return Outcome(
+        receipt.message_id, duplicate=receipt.duplicate, queued=pending, members_stale=members_stale
+    )
 
 
 def refresh_members(client: WebClient, *, team_id: str, channel_id: str) -> None:
-    """Re-read a channel's members when the stored list is older than the configured TTL."""
+    """Re-read a channel's members when the stored list is (still) older than the configured TTL."""
     audience = channels.slack_audience(team_id, channel_id)
     with session_scope() as session:
         channel = channels.ensure_channel(session, audience=audience)

@@ -52,8 +52,7 @@ class DeliveryError(AppError):
 def _lock_reply_to(message_id: uuid.UUID, **fields: Any) -> dict[str, Any]:
     """Lock the message row (optionally adding fields) and return its reply context."""
     with session_scope() as session:
-        conversations.update_reply_to(session, message_id=message_id, **fields)
-        return dict(conversations.get_message(session, message_id=message_id).reply_to or {})
+        return conversations.lock_reply_to(session, message_id=message_id, **fields)
 
 
 def post_placeholder(client: WebClient, *, message_id: uuid.UUID) -> str | None:
@@ -62,8 +61,7 @@ def post_placeholder(client: WebClient, *, message_id: uuid.UUID) -> str | None:
     settings = get_settings()
     text = settings.queue.busy_notice if queue.is_busy() else settings.slack.placeholder_text
     with session_scope() as session:
-        conversations.update_reply_to(session, message_id=message_id)  # row lock until commit
-        reply_to = dict(conversations.get_message(session, message_id=message_id).reply_to or {})
+        reply_to = conversations.lock_reply_to(session, message_id=message_id)  # row lock until commit
         if reply_to.get("placeholder_ts") or reply_to.get("delivering") or reply_to.get("response_url"):
             return None
         posted = client.chat_postMessage(
@@ -73,7 +71,7 @@ def post_placeholder(client: WebClient, *, message_id: uuid.UUID) -> str | None:
             blocks=blocks.notice_blocks(text),
         )
         ts = str(posted["ts"])
-        conversations.update_reply_to(session, message_id=message_id, placeholder_ts=ts)
+        conversations.lock_reply_to(session, message_id=message_id, placeholder_ts=ts)
     return ts
 
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 import sys
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from app.core.db import session_scope
+from app.core.db import session_scope, utcnow
 from app.domains.channels import service as channels
 from app.domains.conversations.models import Delivery, Escalation, Feedback, Message
 from app.domains.corrections.models import Correction
@@ -85,6 +86,35 @@ def test_a_mention_gets_a_placeholder_then_the_answer_in_its_thread(
         readers = channels.audience_members(session, audience=stored.audience)
     assert len(readers) == 2  # asker and colleague; the bot is not a reader
     assert stored.principal_id in readers
+
+
+def test_a_stale_member_list_is_read_again_after_the_ack(
+    slack: SlackSender, payloads: SlackPayloads, fake_slack: FakeSlack
+) -> None:
+    asker = person(fake_slack)
+    room = channel(fake_slack, [asker])
+    assert slack.event(payloads.mention(QUESTION, user=asker, channel=room)).status_code == 200
+    answered_in(fake_slack, channel_id=room)
+    audience = f"slack:{TEAM}:{room}"
+    joined = person(fake_slack)
+    fake_slack.state.channels[room]["members"].append(joined)
+    reads = len(fake_slack.calls("conversations.members"))
+    # A question while the list is fresh reads nothing; once past the TTL, the next one refreshes it.
+    assert slack.event(payloads.mention(QUESTION, user=asker, channel=room)).status_code == 200
+    fake_slack.wait_for("chat.postMessage", count=2, channel=room)
+    assert len(fake_slack.calls("conversations.members")) == reads
+    with session_scope() as session:
+        channels.get_channel(session, audience=audience).members_synced_at = utcnow() - timedelta(days=2)
+    assert slack.event(payloads.mention(QUESTION, user=asker, channel=room)).status_code == 200
+    assert len(fake_slack.wait_for("conversations.members", count=reads + 1)) == reads + 1
+    deadline = time.monotonic() + 30
+    while True:
+        with session_scope() as session:
+            readers = channels.audience_members(session, audience=audience)
+        if len(readers) == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert len(readers) == 2
 
 
 def test_a_direct_message_is_answered_in_the_conversation(

@@ -54,7 +54,7 @@ def _events(correlation_subject: str) -> list[str]:
 def test_reply_context_is_kept_with_the_message(answered: tuple[uuid.UUID, uuid.UUID, uuid.UUID]) -> None:
     message_id, _, _ = answered
     with session_scope() as session:
-        conversations.update_reply_to(session, message_id=message_id, placeholder_ts="1.3")
+        conversations.lock_reply_to(session, message_id=message_id, placeholder_ts="1.3")
     with session_scope() as session:
         message = conversations.get_message(session, message_id=message_id)
         assert message.reply_to == {"channel": "C1", "thread_ts": "1.2", "placeholder_ts": "1.3"}

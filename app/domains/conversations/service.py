@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import cast, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -139,13 +140,27 @@ def get_message(session: Session, *, message_id: uuid.UUID) -> Message:
     return message
 
 
-def update_reply_to(session: Session, *, message_id: uuid.UUID, **fields: Any) -> None:
-    """Add to what the front end needs to reply (e.g. the placeholder it posted while working)."""
-    message = session.scalar(select(Message).where(Message.id == message_id).with_for_update())
-    if message is None:
+def lock_reply_to(session: Session, *, message_id: uuid.UUID, **fields: Any) -> dict[str, Any]:
+    """What the front end needs to reply, after adding `fields` (e.g. the placeholder it posted while
+    working), with the message row locked until the transaction ends, so a placeholder and a delivery
+    never both post. One column, merged in the database: this runs for every question, in the API
+    process that also acknowledges them."""
+    if fields:
+        merged = func.coalesce(Message.reply_to, cast({}, JSONB)).op("||")(cast(fields, JSONB))
+        row = session.execute(
+            update(Message)
+            .where(Message.id == message_id)
+            .values(reply_to=merged)
+            .returning(Message.reply_to),
+            execution_options={"synchronize_session": False},
+        ).first()
+    else:
+        row = session.execute(
+            select(Message.reply_to).where(Message.id == message_id).with_for_update()
+        ).first()
+    if row is None:
         raise NotFound(f"no message {message_id}")
-    message.reply_to = {**(message.reply_to or {}), **fields}
-    session.flush()
+    return dict(row[0] or {})
 
 
 def remember_query_embedding(session: Session, *, message: Message, embedding: Sequence[float]) -> None:

@@ -4,6 +4,7 @@ the address that system vouches for the first time, or created."""
 from __future__ import annotations
 
 import hashlib
+import uuid
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,16 +16,26 @@ from audit import events
 from audit import store as audit_store
 
 
-def linked_principal(
+def linked_principal_id(
     session: Session, *, provider: str, namespace: str, external_id: str
-) -> Principal | None:
-    """The principal already linked to this identity, if any (no call to the other system needed)."""
-    principal_id = session.scalar(
+) -> uuid.UUID | None:
+    """The id of the principal already linked to this identity, if any (one indexed lookup, no call to
+    the other system)."""
+    return session.scalar(
         select(ExternalIdentity.principal_id).where(
             ExternalIdentity.provider == provider,
             ExternalIdentity.namespace == namespace,
             ExternalIdentity.external_id == external_id,
         )
+    )
+
+
+def linked_principal(
+    session: Session, *, provider: str, namespace: str, external_id: str
+) -> Principal | None:
+    """The principal already linked to this identity, if any."""
+    principal_id = linked_principal_id(
+        session, provider=provider, namespace=namespace, external_id=external_id
     )
     return session.get(Principal, principal_id) if principal_id is not None else None
 
