@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable
-
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
 from app.api import ask, health
 from app.api import audit as audit_api
 from app.api.errors import install_error_handlers
+from app.api.metrics import RequestMetrics
 from app.console import mount as console
-from app.core import metrics
 from app.core.logging import configure_logging
 from integrations.slack import http as slack_http
 
@@ -33,14 +30,5 @@ def create_app() -> FastAPI:
     app.include_router(audit_api.router)
     slack_http.mount(app)
 
-    @app.middleware("http")
-    async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics.HTTP_REQUESTS.labels(request.method, path, str(response.status_code)).inc()
-        metrics.HTTP_LATENCY.labels(path).observe(time.perf_counter() - started)
-        return response
-
+    app.add_middleware(RequestMetrics)
     return app

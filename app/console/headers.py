@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
+from starlette.datastructures import MutableHeaders
+from starlette.types import Message, Receive, Scope, Send
 
 from app.console import transport
+from app.core.asgi import HttpMiddleware
 
 # No inline script or style anywhere: page data reaches scripts as JSON in <script type=application/json>.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -35,17 +36,25 @@ STATIC_HEADERS = {
 HSTS = "max-age=31536000; includeSubDomains"
 
 
+class SecurityHeaders(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        https = transport.is_https(Request(scope))
+        static = scope["path"].startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in STATIC_HEADERS.items():
+                    headers.setdefault(name, value)
+                if https:
+                    headers["Strict-Transport-Security"] = HSTS
+                if not static:
+                    # Pages and API answers hold personal data: never kept by the browser or a proxy.
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def install(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def _security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        for name, value in STATIC_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if transport.is_https(request):
-            response.headers["Strict-Transport-Security"] = HSTS
-        if not request.url.path.startswith("/static/"):
-            # Pages and API answers hold personal data: never kept by the browser or a proxy.
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(SecurityHeaders)

@@ -62,7 +62,9 @@ def test_health_readiness_and_metrics(api: str, system_env: Env) -> None:
     }
     metrics = httpx.get(f"{api}/metrics").text
     assert 'plinth_queue_depth{queue="answers"}' in metrics
-    assert "plinth_http_requests_total" in metrics
+    # Counted by route template and status; latency by route.
+    assert 'plinth_http_requests_total{method="GET",route="/readyz",status="200"}' in metrics
+    assert 'plinth_http_request_duration_seconds_count{route="/readyz"}' in metrics
 
 
 def test_ask_over_http(api: str, system_env: Env, shared_data: Path) -> None:
