@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from app.bench.report import emit, machine, percentile
 from app.runtime import migrate
 from app.runtime.postgres import EmbeddedPostgres, free_port
@@ -72,7 +74,8 @@ def directory(fake: Any, *, users: int, channels: int) -> tuple[list[str], list[
 
 
 @contextmanager
-def _system(root: Path, *, slack_url: str, llm_url: str) -> Iterator[tuple[str, dict[str, str]]]:
+def _system(root: Path, *, slack_url: str, llm_url: str) -> Iterator[tuple[str, psutil.Process]]:
+    """The running system: the API's URL and its process (whose CPU time the benchmark reads)."""
     pg = EmbeddedPostgres(root=root / "pg", shared_buffers="256MB")
     redis = BundledRedis(root=root / "redis")
     running: list[ManagedProcess] = []
@@ -113,8 +116,10 @@ def _system(root: Path, *, slack_url: str, llm_url: str) -> Iterator[tuple[str, 
         )
         worker.start()
         running.append(worker)
-        running.append(signed.start_api(env, root / "api.log", port=port))
-        yield f"http://127.0.0.1:{port}", env
+        api = signed.start_api(env, root / "api.log", port=port)
+        running.append(api)
+        assert api.process is not None
+        yield f"http://127.0.0.1:{port}", psutil.Process(api.process.pid)
     finally:
         for process in reversed(running):
             process.stop()
@@ -144,7 +149,7 @@ def run(
     payloads = signed.SlackPayloads(DATA)
     try:
         people, rooms = directory(fake, users=users, channels=channels)
-        with _system(root, slack_url=fake.api_url, llm_url=llm.base_url) as (api_url, _):
+        with _system(root, slack_url=fake.api_url, llm_url=llm.base_url) as (api_url, api):
             sender = signed.SlackSender(api_url)
             # First sight of a channel syncs its members inside the ack; that is not the steady state.
             for room in rooms:
@@ -164,8 +169,10 @@ def run(
             )
             sends: list[tuple[dict[str, Any], int | None]] = [(b, None) for b in bodies]
             sends += [(bodies[n], 1) for n in sorted(retried)]
+            cpu_before = _cpu_seconds(api)
             figures = _send_all(sender, sends, concurrency)
             time.sleep(5.0)  # let placeholders (and anything duplicated) arrive
+            api_cpu_ms = (_cpu_seconds(api) - cpu_before) * 1000 / len(sends)
             visible, duplicates = _visibility(fake, bodies, figures["sent_at"])
         statuses = figures["statuses"]
         context = {
@@ -183,6 +190,9 @@ def run(
             "ack_p99_ms": (percentile(figures["acks_ms"], 99), "ms"),
             "first_visible_p95_ms": (percentile(visible, 95), "ms"),
             "duplicate_replies": (float(duplicates), "count"),
+            # What each request costs the API process (acknowledgement and placeholder): CPU time
+            # does not depend on what else the machine runs, latency does.
+            "api_cpu_ms_per_request": (api_cpu_ms, "ms"),
         }
         for metric, (value, unit) in figures_out.items():
             emit(bench=BENCH, variant="plinth", metric=metric, value=value, unit=unit, **context)
@@ -190,6 +200,15 @@ def run(
         llm.stop()
         fake.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _cpu_seconds(process: psutil.Process) -> float:
+    """CPU time of the process and its children (uvicorn with several workers runs them as children)."""
+    total = 0.0
+    for each in (process, *process.children(recursive=True)):
+        times = each.cpu_times()
+        total += times.user + times.system
+    return total
 
 
 def _send_all(
