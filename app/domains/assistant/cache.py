@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -68,9 +68,6 @@ def lookup(session: Session, *, key: CacheKey) -> tuple[DraftAnswer, uuid.UUID] 
     if len(found) != len(cited):
         return None  # a cited chunk is gone: recompute rather than cite what no longer exists
     citations = [Citation(c["number"], replace(found[c["chunk_id"]], score=c["score"])) for c in cited]
-    session.execute(
-        update(CachedAnswer).where(CachedAnswer.key == key.digest).values(hits=CachedAnswer.hits + 1)
-    )
     draft = DraftAnswer(
         text=payload["text"],
         mode=payload["mode"],
@@ -111,7 +108,6 @@ def store(session: Session, *, key: CacheKey, draft: DraftAnswer, answer_id: uui
             corpus_version=key.corpus_version,
             answer_id=answer_id,
             payload=payload,
-            hits=0,
             created_at=now,
             expires_at=now + timedelta(seconds=get_settings().cache.ttl_s),
         )
