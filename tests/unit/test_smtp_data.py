@@ -132,6 +132,27 @@ def test_lines_around_the_length_and_size_limits_are_judged_as_by_aiosmtpd(
     _both(_split(HELLO + data + AFTER_LINES, cuts))
 
 
+def _outcome(pieces: list[bytes]) -> tuple[DataState, bytes | None, int]:
+    section = DataSection(size_limit=SIZE_LIMIT, line_limit=LINE_LIMIT)
+    used = 0
+    for piece in pieces:
+        taken = section.feed(piece)
+        used += taken
+        if section.done:
+            break
+        assert taken == len(piece)
+    nominal = section.state is DataState.NOMINAL
+    return section.state, section.content() if nominal else None, used
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.lists(TOKENS, max_size=40).map(b"".join), cuts=st.lists(st.integers(0, 10**6), max_size=8))
+def test_the_outcome_does_not_depend_on_how_the_data_is_split(data: bytes, cuts: list[int]) -> None:
+    # With the previous test (the reader as a whole, against aiosmtpd), this covers every split.
+    stream = data + END
+    assert _outcome(_split(stream, cuts)) == _outcome([stream])
+
+
 def test_dots_are_unstuffed_and_the_end_is_found_across_any_split() -> None:
     stream = HELLO + b"..a\r\n..\r\nb.\r\n...c\r\n.\r\nQUIT\r\n"
     for cut in range(len(HELLO), len(stream)):
