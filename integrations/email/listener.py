@@ -1,6 +1,7 @@
-"""The SMTP listener (aiosmtpd): envelope limits, STARTTLS when a certificate is configured, refusal of
-SMTP smuggling, and the raw message stored (content-addressed) and recorded before `250 OK`; processing
-is queued after the commit. A message whose queueing failed is picked up by the sweep."""
+"""The SMTP listener (aiosmtpd, with DATA read in blocks: `smtp_data.py`): envelope limits, STARTTLS when
+a certificate is configured, refusal of SMTP smuggling, and the raw message stored (content-addressed)
+and recorded before `250 OK`; processing is queued after the commit. A message whose queueing failed is
+picked up by the sweep."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from app.core.settings import EmailSettings, get_settings
 from app.domains.inbox import service as inbox
 from integrations.email import config
 from integrations.email.addresses import Mailboxes
+from integrations.email.smtp_data import BlockDataSMTP
 from workers import client, names
 
 logger = logging.getLogger(__name__)
@@ -130,8 +132,9 @@ def record_refusal(
         )
 
 
-class AuditedRefusalsSMTP(SMTP):
-    """aiosmtpd's server, auditing each refusal for a message it never handed over before sending it."""
+class AuditedRefusalsSMTP(BlockDataSMTP):
+    """aiosmtpd's server (DATA read in blocks), auditing each refusal for a message it never handed over
+    before sending it."""
 
     async def push(self, status: Any) -> None:
         reply = status.decode() if isinstance(status, bytes) else str(status)
