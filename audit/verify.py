@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 VERIFY_BATCH = 10_000  # seqs per read, and per run a worker recomputes
 PARALLEL_MIN_EVENTS = 50_000  # shorter ranges are recomputed in this process (a worker takes ~0.1 s to start)
+HEAD_START_BATCHES = 2  # batches this process recomputes itself while the workers start
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,10 @@ def _recompute(session: Session, verifier: ChainVerifier, *, end_seq: int) -> No
     processes = _processes(end_seq - verifier.next_seq + 1)
     if processes > 1:
         _recompute_in_workers(session, verifier, end_seq=end_seq, processes=processes)
+    _recompute_here(session, verifier, end_seq=end_seq)
+
+
+def _recompute_here(session: Session, verifier: ChainVerifier, *, end_seq: int) -> None:
     if verifier.next_seq <= end_seq:
         driver = _driver(session)
         for rows in batches(
@@ -105,14 +110,16 @@ def _recompute(session: Session, verifier: ChainVerifier, *, end_seq: int) -> No
 
 
 def _recompute_in_workers(session: Session, verifier: ChainVerifier, *, end_seq: int, processes: int) -> None:
-    """Runs of VERIFY_BATCH seqs, dealt round-robin to `processes` workers and taken back in order; stops
-    at the first run that is not taken (the caller goes on from verifier.next_seq)."""
+    """Runs of VERIFY_BATCH seqs, dealt round-robin to `processes` workers and taken back in order, after
+    the first HEAD_START_BATCHES recomputed here while they start; stops at the first run that is not
+    taken (the caller goes on from verifier.next_seq)."""
     bind = session.get_bind()
     url = libpq_url(bind.engine.url.render_as_string(hide_password=False))
     options = session_role_options().get("options", "")
+    head_start = HEAD_START_BATCHES * VERIFY_BATCH
     ranges = [
         (low, min(low + VERIFY_BATCH - 1, end_seq))
-        for low in range(verifier.next_seq, end_seq + 1, VERIFY_BATCH)
+        for low in range(verifier.next_seq + head_start, end_seq + 1, VERIFY_BATCH)
     ]
     workers = [
         subprocess.Popen(
@@ -126,6 +133,7 @@ def _recompute_in_workers(session: Session, verifier: ChainVerifier, *, end_seq:
             job = {"url": url, "options": options, "ranges": ranges[number :: len(workers)]}
             pickle.dump(job, worker.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             worker.stdin.close()
+        _recompute_here(session, verifier, end_seq=min(end_seq, verifier.next_seq + head_start - 1))
         for number in range(len(ranges)):
             stdout = workers[number % len(workers)].stdout
             assert stdout is not None
