@@ -4,9 +4,10 @@ recomputed chain must meet every signed checkpoint (its head hash, and the Merkl
 before it). The first failing sequence number is reported with the reason.
 
 Long ranges are recomputed by worker processes (`audit.verify_worker`, one per CPU by default), each
-reading and recomputing ranges of VERIFY_BATCH seqs on a connection of its own; this process links their
-runs into the chain and checks the checkpoints. A run that is not consistent in itself, or does not link
-to the chain before it, is recomputed here row by row from its first seq, which reports why."""
+reading and recomputing ranges of VERIFY_BATCH seqs on a connection of its own; this process recomputes
+the first ranges itself while they start, links their runs into the chain and checks the checkpoints. A
+run that is not consistent in itself, or does not link to the chain before it, is recomputed here row by
+row from its first seq, which reports why."""
 
 from __future__ import annotations
 
