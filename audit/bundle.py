@@ -28,8 +28,8 @@ from audit.canonical import canonical_json
 from audit.chain import ChainedEvent
 from audit.checkpoints import CheckpointError, SignedCheckpoint, parse_checkpoint
 from audit.merkle import MerkleTree, verify_consistency, verify_inclusion
+from audit.recompute import ChainVerifier, PurgeRule, VerificationFailed
 from audit.signing import key_id, verify_signature
-from audit.verify import ChainVerifier, PurgeRule, VerificationFailed
 
 FORMAT = "plinth-audit-bundle/1"
 MANIFEST, SIGNATURE, PUBLIC_KEY, EVENTS = "manifest.json", "manifest.sig", "public-key.pem", "events.jsonl"

@@ -41,21 +41,12 @@ def header_json(  # noqa: PLR0917 - positional on purpose: the verifier's hot pa
     """The canonical JSON of an event, positionally (the verifier's hot path); see `event_json`.
     For strings, RFC 8785 escaping is exactly that of json.dumps(ensure_ascii=False)."""
     return (
-        '{"actor":'
-        + _quote(actor)
-        + ',"channel":'
-        + ("null" if channel is None else _quote(channel))
-        + ',"correlation_id":'
-        + ("null" if correlation_id is None else _quote(correlation_id))
-        + ',"payload_sha256":"'
-        + payload_digest_hex
-        + '","subject":'
-        + ("null" if subject is None else _quote(subject))
-        + ',"ts":"'
-        + ts
-        + '","type":'
-        + _quote(event_type)
-        + "}"
+        f'{{"actor":{_quote(actor)}'
+        f',"channel":{"null" if channel is None else _quote(channel)}'
+        f',"correlation_id":{"null" if correlation_id is None else _quote(correlation_id)}'
+        f',"payload_sha256":"{payload_digest_hex}"'
+        f',"subject":{"null" if subject is None else _quote(subject)}'
+        f',"ts":"{ts}","type":{_quote(event_type)}}}'
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 HASH_SIZE = 32
+_sha256 = hashlib.sha256
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 
@@ -33,11 +34,11 @@ class Frontier:
     nodes: list[bytes] = field(default_factory=list)
 
     def append(self, leaf: bytes) -> None:
-        node, size = leaf, self.size
+        node, size, nodes = leaf, self.size, self.nodes
         while size & 1:
-            node = node_hash(self.nodes.pop(), node)
+            node = _sha256(b"\x01" + nodes.pop() + node).digest()  # node_hash, inlined (verify's hot path)
             size >>= 1
-        self.nodes.append(node)
+        nodes.append(node)
         self.size += 1
 
     def extend(self, leaves: Iterable[bytes]) -> None:

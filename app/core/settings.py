@@ -181,6 +181,8 @@ class AuditSettings(BaseModel):
         None  # Ed25519 private key (PEM); default PLINTH_HOME/keys/audit-signing.pem
     )
     page_size_max: int = 1000
+    # Worker processes that recompute long ranges in `verify` (0: one per CPU; 1: all in the calling one).
+    verify_processes: int = 0
 
 
 class UsageSettings(BaseModel):

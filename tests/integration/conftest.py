@@ -15,6 +15,7 @@ from app.domains.knowledge.schemas import IngestOutcome
 from app.domains.principals import service as principals
 from app.runtime.postgres import EmbeddedPostgres
 from app.runtime.redis_server import BundledRedis
+from audit import verify
 from tests.conftest import Env
 from tests.fakes.openai_server import StubServer
 from tests.support import databases
@@ -68,3 +69,14 @@ def system_env(system: dict[str, str], env: Env, stub_llm: StubServer) -> Env:
     env.set(**system)
     stub_llm.reset()
     return env
+
+
+@pytest.fixture(params=["in-process", "workers"])
+def verify_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, env: Env) -> str:
+    """Verification both ways: row by row in the test's process, and through worker processes over
+    runs of three events (so runs begin and end around every tampered event and checkpoint)."""
+    if request.param == "workers":
+        monkeypatch.setattr(verify, "PARALLEL_MIN_EVENTS", 1)
+        monkeypatch.setattr(verify, "VERIFY_BATCH", 3)
+        env.set(PLINTH_AUDIT_VERIFY_PROCESSES="2")
+    return str(request.param)

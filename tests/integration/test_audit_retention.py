@@ -16,6 +16,8 @@ from audit.models import AuditEvent
 from audit.verify import VerificationFailed, verify_database
 from tests.support.audit import append_events, tamper
 
+pytestmark = pytest.mark.usefixtures("verify_mode")
+
 ALICE, BOB = "principal:alice", "principal:bob"
 
 

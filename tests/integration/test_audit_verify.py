@@ -4,6 +4,7 @@ caught — the last one through the signed checkpoint — with the first failing
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import psycopg
@@ -11,14 +12,17 @@ import pytest
 
 from app.core.db import session_scope
 from app.core.errors import Conflict
-from audit import maintenance
+from audit import maintenance, verify
 from audit.chain import GENESIS_HASH, chain_hash
 from audit.checkpoints import CheckpointError, load_checkpoints, parse_checkpoint
+from audit.recompute import ChainVerifier
 from audit.signing import FileSigner
 from audit.verify import VerificationFailed, verify_database
 from audit.wormstore import DirectoryStore
 from tests.conftest import Env
 from tests.support.audit import append_events, tamper
+
+pytestmark = pytest.mark.usefixtures("verify_mode")
 
 
 @pytest.fixture
@@ -49,6 +53,24 @@ def test_an_intact_chain_verifies_against_both_checkpoints(signed: tuple[FileSig
     assert [c.tree_size for c in load_checkpoints(store, signer.public_key_pem())] == [10, 20]
     assert _verify(*signed) == 20
     assert _verify(*signed, from_seq=15) == 6
+
+
+def test_with_workers_this_process_links_their_runs(
+    signed: tuple[FileSigner, DirectoryStore], verify_mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fed: list[tuple[object, ...]] = []
+    feed_all = ChainVerifier.feed_all
+
+    def counting(self: ChainVerifier, rows: Iterable[tuple[object, ...]]) -> None:
+        rows = list(rows)
+        fed.extend(rows)
+        feed_all(self, rows)
+
+    monkeypatch.setattr(ChainVerifier, "feed_all", counting)
+    assert _verify(*signed) == 20
+    # with workers, this process recomputes only the runs it takes on while they start
+    head_start = verify.HEAD_START_BATCHES * verify.VERIFY_BATCH
+    assert len(fed) == (head_start if verify_mode == "workers" else 20)
 
 
 def test_one_byte_of_an_old_payload_changed_is_caught(
