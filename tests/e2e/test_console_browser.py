@@ -41,7 +41,7 @@ from tests.fakes.oidc_provider import OidcProvider
 from tests.fakes.openai_server import StubServer
 from tests.support import console as data
 from tests.support import databases
-from tests.support.processes import REPO, plinth_env, start_worker
+from tests.support.processes import REPO, plinth_env, private_redis_url, start_worker
 
 pytestmark = pytest.mark.slow
 
@@ -103,9 +103,10 @@ def system(
     )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    redis_url = private_redis_url(redis_server)
     env.set(
         PLINTH_DATABASE_URL=pg.url(name),
-        PLINTH_REDIS_URL=redis_server.url,
+        PLINTH_REDIS_URL=redis_url,
         PLINTH_LLM_BASE_URL=stub_llm.base_url,
         # High enough that a question about baking finds nothing in a leave policy.
         PLINTH_RETRIEVAL_MIN_SIMILARITY="0.4",
@@ -116,7 +117,7 @@ def system(
         **provider.env(base),
     )
     stub_llm.reset()
-    worker = start_worker(plinth_env(env.as_dict()), tmp_path / "worker.log", redis_url=redis_server.url)
+    worker = start_worker(plinth_env(env.as_dict()), tmp_path / "worker.log", redis_url=redis_url)
     api = ManagedProcess(
         "api",
         [sys.executable, "-m", "app.cli", "api", "--port", str(port)],

@@ -39,7 +39,7 @@ from tests.support.email import (
     wait_until,
     zip_bytes,
 )
-from tests.support.processes import plinth_env, run_cli, start_worker
+from tests.support.processes import plinth_env, private_redis_url, run_cli, start_worker
 
 pytestmark = pytest.mark.slow
 TRUSTED = "mx.example.com"
@@ -65,10 +65,11 @@ def system(
     home = tmp_path_factory.mktemp("email-home")
     sink_dir = home / "mail" / "sink"
     sink_port, listen_port = free_port(), free_port()
+    redis_url = private_redis_url(redis_server)
     settings_env = {
         "PLINTH_HOME": str(home),
         "PLINTH_DATABASE_URL": pg.url(name),
-        "PLINTH_REDIS_URL": redis_server.url,
+        "PLINTH_REDIS_URL": redis_url,
         "PLINTH_LLM_BASE_URL": stub_llm.base_url,
         "PLINTH_EMAIL_LISTEN_PORT": str(listen_port),
         "PLINTH_EMAIL_RELAY_PORT": str(sink_port),
@@ -78,7 +79,7 @@ def system(
     }
     sink_server = Controller(MaildirHandler(sink_dir), hostname="127.0.0.1", port=sink_port)
     sink_server.start()
-    worker = start_worker(plinth_env(settings_env), home / "worker.log", redis_url=redis_server.url)
+    worker = start_worker(plinth_env(settings_env), home / "worker.log", redis_url=redis_url)
     with pytest.MonkeyPatch.context() as patch:
         for key, value in settings_env.items():
             patch.setenv(key, value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -9,11 +10,25 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+import redis
 from celery import Celery
 
 import app.runtime.processes as runtime_processes
+from app.runtime.redis_server import BundledRedis
 
 REPO = Path(__file__).resolve().parents[2]
+# Redis databases for stacks that run a worker of their own (database 0 is the session-wide system's;
+# 7 and 8 are for tests that want a database no worker consumes).
+_STACK_DATABASES = itertools.cycle([n for n in range(1, 16) if n not in (7, 8)])
+
+
+def private_redis_url(redis_server: BundledRedis) -> str:
+    """An emptied Redis database of the bundled server for one stack: its worker then takes only its
+    own stack's tasks (a worker of another stack would look for them in another database and drop them),
+    and its ping answers only for it."""
+    url = redis_server.url.rsplit("/", 1)[0] + f"/{next(_STACK_DATABASES)}"
+    redis.Redis.from_url(url).flushdb()
+    return url
 
 
 def plinth_env(overrides: Mapping[str, str]) -> dict[str, str]:

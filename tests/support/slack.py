@@ -25,7 +25,7 @@ from app.runtime.redis_server import BundledRedis
 from tests.fakes.openai_server import StubServer
 from tests.fakes.slack_api import Call, FakeSlack
 from tests.support import databases
-from tests.support.processes import plinth_env, run_cli, start_worker
+from tests.support.processes import plinth_env, private_redis_url, run_cli, start_worker
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # test signing secret
 BOT_TOKEN = "xoxb-test-plinth"
@@ -203,10 +203,11 @@ def running_stack(
     fake Slack API plus `slack_settings`; yields the settings (PLINTH_API_URL included)."""
     name = databases.create_copy(pg, prefix=prefix)
     port = free_port()
+    redis_url = private_redis_url(redis_server)
     settings = {
         "PLINTH_HOME": str(home),
         "PLINTH_DATABASE_URL": pg.url(name),
-        "PLINTH_REDIS_URL": redis_server.url,
+        "PLINTH_REDIS_URL": redis_url,
         "PLINTH_LLM_BASE_URL": stub_llm.base_url,
         "PLINTH_SLACK_SIGNING_SECRET": SECRET,
         "PLINTH_SLACK_API_BASE_URL": fake_slack.api_url,
@@ -217,7 +218,7 @@ def running_stack(
     env = plinth_env(settings)
     ingested = run_cli("ingest", str(shared_data / LEAVE), env=env)
     assert ingested.returncode == 0, ingested.stderr
-    worker = start_worker(env, home / "worker.log", redis_url=redis_server.url)
+    worker = start_worker(env, home / "worker.log", redis_url=redis_url)
     api = start_api(env, home / "api.log", port=port)
     try:
         yield settings
