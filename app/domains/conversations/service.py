@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import cast, func, select, update
+from sqlalchemy import cast, func, insert, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
@@ -93,10 +93,13 @@ def record_inbound(
     """Store a question (and audit it) before anything processes it. A repeated `external_id` on the
     same channel returns the first message instead of a new one. `reply_to` is what the front end needs
     to reply; `audience` names who else will read the answer (it then uses only what all may read)."""
+    # Core statements, not the unit of work: this runs on every front end's acknowledgement path.
     if external_id is not None:
-        existing = session.scalar(
-            select(Message).where(Message.channel == channel, Message.external_id == external_id)
-        )
+        existing = session.execute(
+            select(Message.id, Message.correlation_id).where(
+                Message.channel == channel, Message.external_id == external_id
+            )
+        ).first()
         if existing is not None:
             return InboundReceipt(
                 message_id=existing.id, correlation_id=existing.correlation_id, duplicate=True
@@ -107,8 +110,8 @@ def record_inbound(
     conversation_id = _conversation(
         session, channel=channel, key=conversation_key or str(message_id), principal_id=principal_id
     )
-    session.add(
-        Message(
+    session.execute(
+        insert(Message).values(
             id=message_id,
             conversation_id=conversation_id,
             principal_id=principal_id,
