@@ -10,9 +10,10 @@ import pytest
 
 from app.runtime.postgres import EmbeddedPostgres
 from app.runtime.redis_server import BundledRedis
+from tests.conftest import Env
 from tests.fakes.openai_server import StubServer
 from tests.fakes.slack_api import FakeSlack
-from tests.support.slack import CLIENT_ID, CLIENT_SECRET, SlackPayloads, running_stack
+from tests.support.slack import CLIENT_ID, CLIENT_SECRET, SlackPayloads, SlackSender, running_stack
 
 
 @pytest.fixture(scope="module")
@@ -59,3 +60,12 @@ def stack(
 @pytest.fixture
 def payloads(shared_data: Path) -> SlackPayloads:
     return SlackPayloads(shared_data)
+
+
+@pytest.fixture
+def slack(stack: dict[str, str], env: Env, fake_slack: FakeSlack, stub_llm: StubServer) -> SlackSender:
+    """Signed requests to the module's stack, with this process's settings pointed at it."""
+    env.set(**{k: v for k, v in stack.items() if k != "PLINTH_API_URL"})
+    fake_slack.reset()
+    stub_llm.reset()
+    return SlackSender(stack["PLINTH_API_URL"])

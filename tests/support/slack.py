@@ -18,7 +18,10 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from app.core.db import session_scope
+from app.domains.conversations.models import Message
 from app.runtime.postgres import EmbeddedPostgres, free_port
 from app.runtime.processes import ManagedProcess
 from app.runtime.redis_server import BundledRedis
@@ -259,3 +262,12 @@ def answer_call(fake: FakeSlack, *, channel_id: str, ts: str | None = None) -> C
                 return call
         time.sleep(0.1)
     pytest.fail(f"no answer in {channel_id}: {[(c.method, c.args.get('channel')) for c in fake.calls()]}")
+
+
+def messages(**where: Any) -> list[Message]:
+    """Stored messages whose columns have these values."""
+    with session_scope() as session:
+        query = select(Message)
+        for key, value in where.items():
+            query = query.where(getattr(Message, key) == value)
+        return list(session.scalars(query))
