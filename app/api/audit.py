@@ -19,11 +19,11 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from app.api.auth import Caller
 from app.console.access import Access, Permission, require
-from app.core.db import session_scope
+from app.core.db import engine, session_scope
 from app.core.errors import AppError, InvalidInput
 from app.core.settings import get_settings
 from app.domains.principals import service as principals
-from audit import events, query
+from audit import events, group_commit, query
 from audit import store as audit_store
 from audit.checkpointing import latest
 from audit.verify import chain_head, pending_count
@@ -99,14 +99,13 @@ def _build(raw: dict[str, Any], caller: Caller, what: str) -> query.EventFilter:
 
 
 def _reject(caller: Caller, what: str, reason: str, raw: dict[str, Any]) -> None:
-    with session_scope() as session:
-        audit_store.append(
-            session,
-            event_type=events.AUDIT_QUERY_REJECTED,
-            actor=principals.actor(caller.principal_id),
-            channel="api",
-            payload={"what": what, "reason": reason, "filters": {k: str(v) for k, v in raw.items()}},
-        )
+    group_commit.record(
+        engine(),
+        event_type=events.AUDIT_QUERY_REJECTED,
+        actor=principals.actor(caller.principal_id),
+        channel="api",
+        payload={"what": what, "reason": reason, "filters": {k: str(v) for k, v in raw.items()}},
+    )
 
 
 @router.get(

@@ -48,7 +48,7 @@ def authenticate_token(token: str | None, path: str) -> Caller:
                 principal_id=principal.id, handle=principal.handle, roles=frozenset(principal.roles)
             )
         reason = "missing bearer token" if token is None else "invalid, expired or revoked bearer token"
-        principals.record_failed_authentication(session, channel="api", reason=f"{reason} for {path}")
+    principals.record_failed_authentication(channel="api", reason=f"{reason} for {path}")
     raise Unauthenticated(f"{reason} (Authorization: Bearer <token>)")
 
 
@@ -67,13 +67,11 @@ def require_roles(*roles: str) -> Callable[..., object]:
             return caller
 
         def deny() -> None:
-            with session_scope() as session:
-                principals.record_denial(
-                    session,
-                    principal_id=caller.principal_id,
-                    what=f"{request.method} {request.url.path}",
-                    reason=f"needs role {' or '.join(roles)}",
-                )
+            principals.record_denial(
+                principal_id=caller.principal_id,
+                what=f"{request.method} {request.url.path}",
+                reason=f"needs role {' or '.join(roles)}",
+            )
 
         await run_in_threadpool(deny)
         raise PermissionDenied(f"this needs the {' or '.join(roles)} role")

@@ -24,12 +24,9 @@ def officer(handle: str) -> str:
             raise NotFound(f"no user {handle!r}")
         if COMPLIANCE in principal.roles:
             return principals.actor(principal.id)
-        principals.record_denial(
-            session,
-            principal_id=principal.id,
-            what="plinth audit (retention)",
-            reason="needs role compliance",
-        )
+    principals.record_denial(
+        principal_id=principal.id, what="plinth audit (retention)", reason="needs role compliance"
+    )
     raise PermissionDenied(f"{handle} does not hold the compliance role")
 
 

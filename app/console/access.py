@@ -87,8 +87,7 @@ class Access:
 
 def deny(caller: Caller, what: str, reason: str) -> PermissionDenied:
     """Audit a refusal (in its own transaction, so it outlives the failed request) and return it."""
-    with session_scope() as session:
-        principals.record_denial(session, principal_id=caller.principal_id, what=what, reason=reason)
+    principals.record_denial(principal_id=caller.principal_id, what=what, reason=reason)
     return PermissionDenied(reason)
 
 

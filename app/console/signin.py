@@ -36,12 +36,11 @@ def _safe_next(path: str | None) -> str:
 
 def _refuse(request: Request, exc: AppError, *, email: str | None = None) -> HTMLResponse:
     """Audit a failed sign-in in its own transaction and show why."""
-    with session_scope() as session:
-        reason = exc.message if email is None else f"{exc.message} ({email})"
-        if isinstance(exc, PermissionDenied):
-            principals.record_denial(session, principal_id=None, what="console sign-in", reason=reason)
-        else:
-            principals.record_failed_authentication(session, channel="console", reason=reason)
+    reason = exc.message if email is None else f"{exc.message} ({email})"
+    if isinstance(exc, PermissionDenied):
+        principals.record_denial(principal_id=None, what="console sign-in", reason=reason)
+    else:
+        principals.record_failed_authentication(channel="console", reason=reason)
     status = 403 if isinstance(exc, PermissionDenied) else 401 if isinstance(exc, Unauthenticated) else 503
     response = render(request, "login.html", status_code=status, error=exc.message, **_login_context(request))
     transport.clear_cookie(response, LOGIN_COOKIE)

@@ -15,7 +15,6 @@ from fastapi.responses import JSONResponse
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from slack_sdk.signature import SignatureVerifier
 
-from app.core.db import session_scope
 from app.core.settings import get_settings
 from app.domains.principals import service as principals
 from integrations.slack.bolt_app import create_bolt_app
@@ -41,8 +40,7 @@ def signature_problem(
 
 
 def _audit_refusal(reason: str) -> None:
-    with session_scope() as session:
-        principals.record_failed_authentication(session, channel="slack", reason=reason)
+    principals.record_failed_authentication(channel="slack", reason=reason)
 
 
 def mount(api: FastAPI) -> None:

@@ -172,8 +172,7 @@ class PostgresOAuthStateStore(OAuthStateStore):
 
 
 def _audit_refusal(reason: str) -> None:
-    with session_scope() as session:
-        principals.record_failed_authentication(session, channel="slack", reason=reason)
+    principals.record_failed_authentication(channel="slack", reason=reason)
 
 
 class AuditedAuthorize(InstallationStoreAuthorize):
