@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import queue
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import numpy as np
@@ -16,6 +18,9 @@ from app.core.errors import ConfigurationError
 from app.core.settings import get_settings
 
 Vector = npt.NDArray[np.float32]
+
+# Below this many texts per copy, a split costs more in thread hand-offs and padding than it saves.
+MIN_TEXTS_PER_PART = 8
 
 
 class Embedder(Protocol):
@@ -47,6 +52,7 @@ class MiniLmEmbedder:
         first = self._load()
         self._tokenizer = first.tokenizer
         self._idle.put(first)
+        self._splitter = ThreadPoolExecutor(max_workers=replicas, thread_name_prefix="embed")
 
     @staticmethod
     def _load() -> Any:
@@ -71,6 +77,16 @@ class MiniLmEmbedder:
     def embed(self, texts: Sequence[str]) -> Vector:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
+        # With one intra-op thread per copy, a long list is split over the copies so that one caller
+        # (a file being ingested) uses every core; a forward pass releases the GIL.
+        parts = max(1, min(self._max_replicas, len(texts) // MIN_TEXTS_PER_PART))
+        if parts == 1:
+            return self._encode(texts)
+        bounds = np.linspace(0, len(texts), parts + 1, dtype=int)
+        slices = [texts[start:end] for start, end in itertools.pairwise(bounds)]
+        return np.concatenate(list(self._splitter.map(self._encode, slices)))
+
+    def _encode(self, texts: Sequence[str]) -> Vector:
         model = self._borrow()
         try:
             vectors = model.encode(

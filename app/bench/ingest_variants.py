@@ -39,7 +39,7 @@ def run_plinth(corpus: Path, database_url: str) -> dict[str, Any]:
     from app.cli.knowledge import ingest_paths
     from rag.embeddings import get_embedder
 
-    get_embedder().embed(["warm up"])
+    get_embedder().embed(["warm up"] * 64)  # split over every copy of the model: each is loaded now
     started, cpu = time.perf_counter(), time.process_time()
     results = ingest_paths([corpus])
     seconds = time.perf_counter() - started

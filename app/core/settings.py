@@ -35,7 +35,7 @@ class EmbeddingSettings(BaseModel):
     batch_size: int = 16
     torch_threads: int = 1
     # Copies of the model a process may load when threads embed at once (one copy is not safe to call
-    # from two threads); a single-threaded worker process only ever loads one.
+    # from two threads); a long list of texts is also split over them, so one file uses every core.
     replicas: int = Field(default=2, ge=1)
 
 
