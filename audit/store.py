@@ -5,8 +5,9 @@ digests) into the intake: no global lock is taken, so concurrent transactions co
 transaction that appended commits, its events are sealed into the chain — gapless `seq`, each hash over
 the previous one — by `audit.chain_pending`, one sequencer at a time under an advisory lock, in batches:
 whichever committer finds no chaining run in progress in its process starts one, and the others wait for
-it (so when `commit()` returns, this process's events are in `audit.events`). Events left in the intake
-by a process that died are sealed by the next run anywhere, or by the periodic maintenance task."""
+it (so when `commit()` returns, this process's events are in `audit.events`), once the transaction has
+returned its connection to the pool. Events left in the intake by a process that died are sealed by the
+next run anywhere, or by the periodic maintenance task."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import psycopg
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.core.context import correlation_id as current_correlation_id
 from app.core.errors import InvalidInput
@@ -35,6 +36,7 @@ _APPEND_SQL = "SELECT audit.append(%s, %s, %s, %s, %s, %s)"
 _CHAIN_SQL = "SELECT audit.chain_pending(%s, %s)"
 _CHAIN = text("SELECT audit.chain_pending(:limit, :durable)")
 _APPENDED = "plinth.audit.appended"
+_SEAL_DUE = "plinth.audit.seal_due"  # committed; sealed once the connection is back in the pool
 
 
 def _check_text(name: str, value: str | None, *, required: bool = False) -> None:
@@ -187,10 +189,21 @@ def sync(session: Session) -> bool:
 
 @event.listens_for(Session, "after_commit")
 def _seal_after_commit(session: Session) -> None:
-    if session.info.pop(_APPENDED, False) and not sync(session):
+    if session.info.pop(_APPENDED, False):
+        session.info[_SEAL_DUE] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _seal_after_release(session: Session, transaction: SessionTransaction) -> None:
+    # Wait for the chain only once the transaction has given its connection back: a sequencer run may
+    # need one from the same pool, which committers waiting with theirs in hand could otherwise drain.
+    if transaction.parent is not None or not session.info.pop(_SEAL_DUE, False):
+        return
+    if not sync(session):
         logger.warning("audit events committed but not yet chained; the maintenance task will seal them")
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session: Session) -> None:
     session.info.pop(_APPENDED, None)
+    session.info.pop(_SEAL_DUE, None)

@@ -98,6 +98,25 @@ def test_an_event_is_sealed_when_its_transaction_commits_and_vanishes_with_a_rol
     assert events[0].ts.utcoffset() is not None
 
 
+def test_a_commit_is_sealed_even_when_it_held_the_pools_last_connection(database_url: str) -> None:
+    # The sequencer's first run borrows a connection from the committer's pool; had the committer kept
+    # its own while waiting, a pool of one would have none left to give.
+    tight = create_engine(
+        sqlalchemy_url(database_url),
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=2,
+        connect_args=session_role_options(),
+    )
+    try:
+        with sessionmaker(bind=tight)() as session:
+            record = store.append(session, event_type="test.tight", actor="system", payload={})
+            session.commit()
+            assert session.scalar(select(AuditEvent.seq).where(AuditEvent.id == record)) is not None
+    finally:
+        tight.dispose()
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
