@@ -30,7 +30,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.bench.load_system import scratch_system
 from app.bench.report import emit, machine, percentile
-from app.core.settings import QueueSettings
+from app.core.settings.sections import QueueSettings
 
 BENCH = "load"
 REPO = Path(__file__).resolve().parents[2]

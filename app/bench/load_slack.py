@@ -22,7 +22,7 @@ import httpx
 
 from app.bench.load import Delivered, Sample
 from app.bench.slack_ack import DATA, checkout_support, directory, slack_settings
-from app.core.settings import QueueSettings
+from app.core.settings.sections import QueueSettings
 
 ANSWER_BLOCK = "plinth_answer_actions"  # the block id of the answer's buttons (integrations.slack.blocks)
 

@@ -6,7 +6,7 @@ import fnmatch
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from app.core.settings import RoleRule
+from app.core.settings.front_ends import RoleRule
 
 
 def claim_values(claims: Mapping[str, Any], path: str) -> list[str]:

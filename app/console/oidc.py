@@ -19,7 +19,8 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
 from app.core.errors import ConfigurationError, Unauthenticated, Unavailable
-from app.core.settings import ConsoleSettings, get_settings
+from app.core.settings import get_settings
+from app.core.settings.front_ends import ConsoleSettings
 
 SIGNING_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from email.utils import parseaddr
 
-from app.core.settings import EmailSettings
+from app.core.settings.front_ends import EmailSettings
 
 QUESTIONS = "questions"
 DOCUMENTS = "documents"

@@ -8,7 +8,7 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 
-from app.core.settings import EmailSettings
+from app.core.settings.front_ends import EmailSettings
 
 ZIP_MAGIC = b"PK\x03\x04"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.core.settings import EmailSettings
+from app.core.settings.front_ends import EmailSettings
 from integrations.email.addresses import Mailboxes
 from integrations.email.parsing import ParsedMail
 

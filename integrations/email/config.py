@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from app.core.db import session_scope
-from app.core.settings import EmailSettings
+from app.core.settings.front_ends import EmailSettings
 from app.domains.runtime_config import service as runtime_config
 from app.domains.runtime_config.operations import EMAIL
 from integrations.email.addresses import Mailboxes

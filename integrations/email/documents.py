@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from app.core.blobs import default_blob_store
-from app.core.settings import EmailSettings
+from app.core.settings.front_ends import EmailSettings
 from app.domains.knowledge import service as knowledge
 from app.domains.principals import service as principals
 from integrations.email import archives

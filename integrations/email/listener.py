@@ -18,7 +18,8 @@ from aiosmtpd.smtp import Session as SmtpSession
 from app.core.blobs import default_blob_store
 from app.core.db import session_scope
 from app.core.errors import Unavailable
-from app.core.settings import EmailSettings, get_settings
+from app.core.settings import get_settings
+from app.core.settings.front_ends import EmailSettings
 from app.domains.inbox import service as inbox
 from integrations.email import config
 from integrations.email.addresses import Mailboxes

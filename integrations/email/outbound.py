@@ -7,7 +7,7 @@ import ssl
 from email.message import EmailMessage
 
 from app.core.errors import AppError
-from app.core.settings import EmailSettings
+from app.core.settings.front_ends import EmailSettings
 
 
 class SendFailed(AppError):

@@ -17,7 +17,7 @@ from email.utils import getaddresses
 from charset_normalizer import from_bytes
 
 from app.core.errors import InvalidInput
-from app.core.settings import EmailSettings
+from app.core.settings.front_ends import EmailSettings
 from integrations.email.htmltext import html_to_text
 from integrations.email.quoting import split_forwards, strip_reply
 

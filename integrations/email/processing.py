@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from app.core.blobs import default_blob_store
 from app.core.errors import AppError
-from app.core.settings import EmailSettings, get_settings
+from app.core.settings import get_settings
+from app.core.settings.front_ends import EmailSettings
 from app.domains.conversations import escalations, feedback
 from app.domains.conversations import service as conversations
 from app.domains.inbox import service as inbox

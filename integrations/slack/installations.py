@@ -21,7 +21,8 @@ from slack_sdk.oauth.state_store import OAuthStateStore
 
 from app.core.db import session_scope
 from app.core.errors import ConfigurationError
-from app.core.settings import SlackSettings, get_settings
+from app.core.settings import get_settings
+from app.core.settings.front_ends import SlackSettings
 from app.domains.installations import service as installations
 from app.domains.installations.schemas import InstallationData
 from app.domains.principals import service as principals

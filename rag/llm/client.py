@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 import httpx
 
-from app.core.settings import LlmSettings, get_settings, settings_scoped
+from app.core.settings import get_settings, settings_scoped
+from app.core.settings.sections import LlmSettings
 from rag.llm import tokens
 from rag.llm.breaker import CircuitOpen
 from rag.llm.endpoint import EndpointClient, EndpointError, client_for

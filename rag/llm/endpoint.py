@@ -16,7 +16,7 @@ from httpx_sse import EventSource
 from tenacity import Retrying as _Retrying
 from tenacity import retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from app.core.settings import LlmSettings
+from app.core.settings.sections import LlmSettings
 from rag.llm import tokens
 from rag.llm.breaker import CircuitBreaker
 from rag.llm.types import ChatMessage, Completion, Endpoint, TextCallback

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.core.settings import LlmSettings
+from app.core.settings.sections import LlmSettings
 from app.runtime.postgres import free_port
 from app.runtime.processes import ManagedProcess
 from rag.generation import compose_answer

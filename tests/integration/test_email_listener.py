@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from app.core.blobs import default_blob_store
 from app.core.db import session_scope
-from app.core.settings import EmailSettings
+from app.core.settings.front_ends import EmailSettings
 from app.domains.inbox.models import InboundMail
 from app.runtime.redis_server import BundledRedis
 from audit.models import AuditEvent

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.core.settings import LlmSettings
+from app.core.settings.sections import LlmSettings
 from rag.llm import ChatMessage, Endpoint, LlmClient, LlmUnavailable, PromptTooLong
 from rag.llm.endpoint import forget_clients
 from tests.fakes.openai_server import StubServer

@@ -46,7 +46,7 @@ def check_settings(env: Mapping[str, str]) -> None:
     """Every PLINTH_* name in env is a real setting (or awaits a merge) and its value validates."""
     known = setting_names()
     unknown = [n for n in plinth_variables(list(env)) if n not in known]
-    assert not unknown, f"not settings of app/core/settings.py: {unknown}"
+    assert not unknown, f"not settings of app/core/settings/: {unknown}"
     with isolated_environment({k: v for k, v in env.items() if k in known}):
         Settings()
 

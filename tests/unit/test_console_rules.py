@@ -6,7 +6,7 @@ from starlette.requests import Request
 from app.console import transport
 from app.console.claims import claim_values, roles_for
 from app.console.signin import _safe_next
-from app.core.settings import RoleRule
+from app.core.settings.front_ends import RoleRule
 from tests.conftest import Env
 
 RULES = [

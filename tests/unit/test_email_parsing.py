@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.settings import EmailSettings
+from app.core.settings.front_ends import EmailSettings
 from integrations.email import archives, checks
 from integrations.email.addresses import Mailboxes, normalise
 from integrations.email.htmltext import html_to_text

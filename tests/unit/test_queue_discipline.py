@@ -7,7 +7,7 @@ import sqlalchemy.exc
 from pydantic import ValidationError
 
 from app.core.errors import NotFound
-from app.core.settings import QueueSettings
+from app.core.settings.sections import QueueSettings
 from app.domains.jobs.service import fingerprint
 from workers.base import is_transient
 
