@@ -37,9 +37,11 @@ def _count(database_url: str, table: str) -> int:
 
 def run_plinth(corpus: Path, database_url: str) -> dict[str, Any]:
     from app.cli.knowledge import ingest_paths
-    from rag.embeddings import get_embedder
+    from app.core.settings import get_settings
+    from rag.embeddings import MIN_TEXTS_PER_PART, get_embedder
 
-    get_embedder().embed(["warm up"] * 64)  # split over every copy of the model: each is loaded now
+    # Enough texts to be split over every copy of the model, so each is loaded before the clock starts.
+    get_embedder().embed(["warm up"] * MIN_TEXTS_PER_PART * get_settings().embedding.replicas)
     started, cpu = time.perf_counter(), time.process_time()
     results = ingest_paths([corpus])
     seconds = time.perf_counter() - started
