@@ -188,7 +188,7 @@ def sync(session: Session) -> bool:
 
 
 @event.listens_for(Session, "after_commit")
-def _seal_after_commit(session: Session) -> None:
+def _mark_seal_due(session: Session) -> None:
     if session.info.pop(_APPENDED, False):
         session.info[_SEAL_DUE] = True
 
