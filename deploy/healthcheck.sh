@@ -2,7 +2,7 @@
 # Health of the Plinth process in this container, for Docker's HEALTHCHECK and Kubernetes exec probes.
 # The process is the argument, or else the `plinth` subcommand PID 1 runs (tini -- entrypoint plinth CMD).
 #   api     GET /healthz answers 200
-#   worker  this host's Celery worker answers a ping through the broker
+#   worker  this host's Celery worker (either pool) answers a ping through the broker
 #   smtp    the SMTP listener accepts a connection
 #   other   (beat, one-shot commands) alive while the process runs
 set -eu
@@ -17,8 +17,9 @@ with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as re
     sys.exit(0 if response.status == 200 else 1)' "${PLINTH_API_PORT:-8000}"
         ;;
     worker)
-        exec celery --app workers.celery_app inspect ping --destination "plinth@$(uname -n)" --timeout 5 \
-            > /dev/null
+        host="$(uname -n)"
+        exec celery --app workers.celery_app inspect ping --destination "plinth@$host,plinth-threads@$host" \
+            --timeout 5 > /dev/null
         ;;
     smtp)
         exec python -c 'import socket, sys

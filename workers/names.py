@@ -18,6 +18,10 @@ DELIVERY_TASKS = {"slack": TASK_SLACK_DELIVER, "email": TASK_EMAIL_DELIVER}
 TASK_AUDIT_MAINTENANCE = "plinth.audit_maintenance"
 
 ALL_QUEUES = (QUEUE_ANSWERS, QUEUE_DELIVERIES, QUEUE_INGEST, QUEUE_MAINTENANCE)
+# Work that waits on the network (the model, Slack, the mail relay) runs on a thread-pool worker, so
+# many answers can be with the model at once; ingestion needs a core per task and runs on processes.
+WAITING_QUEUES = (QUEUE_ANSWERS, QUEUE_DELIVERIES, QUEUE_MAINTENANCE)
+CPU_QUEUES = (QUEUE_INGEST,)
 TASK_OUTBOX_RELAY = "plinth.outbox_relay"
 TASK_EMAIL_PROCESS = "plinth.email.process"
 TASK_EMAIL_RECEIPT = "plinth.email.receipt"

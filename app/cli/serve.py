@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import socket
+from enum import StrEnum
 
 import typer
 
 from app.core.settings import get_settings
+
+
+class WorkerPool(StrEnum):
+    prefork = "prefork"
+    threads = "threads"
+
+
+NODE_NAMES = {WorkerPool.prefork: "plinth", WorkerPool.threads: "plinth-threads"}
 
 
 def register(cli: typer.Typer) -> None:
@@ -54,7 +63,15 @@ def register(cli: typer.Typer) -> None:
     @cli.command()
     def worker(
         queues: str = typer.Option(None, help="Comma-separated queues (default: all)."),
-        concurrency: int = typer.Option(None, help="Worker processes (default PLINTH_WORKER_CONCURRENCY)."),
+        pool: WorkerPool = typer.Option(
+            WorkerPool.prefork,
+            help="prefork: a process per task, for work that needs a core (ingestion); threads: a thread "
+            "per task in one process, for work that waits (answers on the model, replies, maintenance).",
+        ),
+        concurrency: int = typer.Option(
+            None,
+            help="Tasks at once (default: PLINTH_WORKER_CONCURRENCY processes or PLINTH_WORKER_THREADS).",
+        ),
     ) -> None:
         """Run a Celery worker."""
         from app.core.logging import configure_logging
@@ -64,15 +81,26 @@ def register(cli: typer.Typer) -> None:
         configure_logging()
         settings = get_settings()
         settings.require_redis_url()
+        threads = pool is WorkerPool.threads
+        if threads:
+            from rag.embeddings import get_embedder
+
+            # The threads share this process's copies of the model (pool processes load theirs when they
+            # start): load them before the first task, not during it.
+            get_embedder()
+        default_concurrency = settings.worker.threads if threads else settings.worker.concurrency
         celery_app.worker_main(
             [
                 "worker",
                 "--queues",
                 queues or ",".join(names.ALL_QUEUES),
+                "--pool",
+                pool.value,
                 "--concurrency",
-                str(concurrency or settings.worker.concurrency),
+                str(concurrency or default_concurrency),
                 "--hostname",
-                f"plinth@{socket.gethostname()}",
+                # One node of each pool per host (`plinth up` runs both; deploy/healthcheck.sh pings either).
+                f"{NODE_NAMES[pool]}@{socket.gethostname()}",
                 "--loglevel",
                 settings.log_level,
                 "--without-mingle",

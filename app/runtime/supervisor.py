@@ -22,6 +22,7 @@ from app.runtime.local_llm import MODEL_NAME
 from app.runtime.postgres import EmbeddedPostgres
 from app.runtime.processes import ManagedProcess, wait_until_ok
 from app.runtime.redis_server import BundledRedis, answers
+from workers import names
 
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 READY_TIMEOUT_S = 180.0
@@ -117,7 +118,20 @@ class Supervisor:
         local_llm = self._local_llm_env()
         env = {**env, **local_llm}
         self.children = [
-            ManagedProcess("worker", [*plinth, "worker"], env, logs / "worker.log", stop_timeout_s=60),
+            ManagedProcess(
+                "worker",
+                [*plinth, "worker", "--queues", ",".join(names.WAITING_QUEUES), "--pool", "threads"],
+                env,
+                logs / "worker.log",
+                stop_timeout_s=60,
+            ),
+            ManagedProcess(
+                "worker-ingest",
+                [*plinth, "worker", "--queues", ",".join(names.CPU_QUEUES)],
+                env,
+                logs / "worker-ingest.log",
+                stop_timeout_s=60,
+            ),
             ManagedProcess("beat", [*plinth, "beat"], env, logs / "beat.log"),
             ManagedProcess(
                 "api",
@@ -193,7 +207,7 @@ class Supervisor:
         self.say("applying database migrations…")
         migrate.upgrade(database_url)
         self._spawn(self._child_env(database_url, redis_url))
-        self.say("starting worker, beat and API…")
+        self.say("starting workers, beat and API…")
         self._wait_ready()
         if self.stopping:
             return 0

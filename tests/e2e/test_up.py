@@ -97,7 +97,11 @@ def test_up_ingest_ask_stop_and_restart(
     started = up.owned(home)
     names = {p.name() for p in started}
     assert {"postgres", "redis-server"} <= names, names
-    assert sum("app.cli" in " ".join(p.cmdline()) for p in started) >= 3  # worker, beat, api
+    commands = [p.cmdline() for p in started if "app.cli" in p.cmdline()]
+    assert sum(c[c.index("app.cli") + 1] in ("beat", "api") for c in commands) == 2, commands
+    # Answers, replies and sweeps on threads; ingestion on processes of its own.
+    workers = {" ".join(c[c.index("--queues") :]) for c in commands if "worker" in c and "--queues" in c}
+    assert workers == {"--queues answers,deliveries,maintenance --pool threads", "--queues ingest"}, workers
 
     # While it runs, its database URL is visible and usable with ordinary PostgreSQL clients.
     shown = run_cli("config", "show", "database_url", env=env)

@@ -31,6 +31,8 @@ class StubState:
     fail_status: int = 503
     chunk_delay_s: float = 0.0  # between streamed chunks
     drop_after_chunks: int | None = None  # close the stream without [DONE] after this many chunks
+    waiting: int = 0  # requests in their delay now
+    most_waiting: int = 0  # the most that were in their delay at once
 
 
 def reply_for(prompt: str) -> str:
@@ -63,7 +65,12 @@ def create_app(state: StubState) -> FastAPI:
         if state.mode == "error":
             return JSONResponse(status_code=503, content={"error": {"message": "stub is down"}})
         if state.delay_s:
-            await asyncio.sleep(state.delay_s)
+            state.waiting += 1
+            state.most_waiting = max(state.most_waiting, state.waiting)
+            try:
+                await asyncio.sleep(state.delay_s)
+            finally:
+                state.waiting -= 1
         prompt = "\n".join(m["content"] for m in body["messages"])
         text = reply_for(prompt) if state.mode != "uncited" else "Something the sources never said."
         usage = {
@@ -135,3 +142,4 @@ class StubServer(BackgroundServer):
         self.state.fail_next, self.state.fail_status = 0, 503
         self.state.chunk_delay_s, self.state.drop_after_chunks = 0.0, None
         self.state.requests.clear()
+        self.state.most_waiting = self.state.waiting

@@ -50,11 +50,12 @@ class Stack:
     processes: list[ManagedProcess] = field(default_factory=list)
     api_url: str | None = None
 
-    def worker(self, **extra: str) -> ManagedProcess:
+    def worker(self, *args: str, **extra: str) -> ManagedProcess:
+        """`plinth worker ARGS` with extra settings, once it answers a ping."""
         name = f"worker-{len(self.processes)}"
         process = ManagedProcess(
             name,
-            [sys.executable, "-m", "app.cli", "worker"],
+            [sys.executable, "-m", "app.cli", "worker", *args],
             plinth_env({**self.env, **extra}),
             self.logs / f"{name}.log",
         )

@@ -103,7 +103,11 @@ class CorrectionSettings(BaseModel):
 
 
 class WorkerSettings(BaseModel):
+    # A prefork worker's processes: work that needs a core each (parsing and embedding documents).
     concurrency: int = 2
+    # A thread-pool worker's threads: work that mostly waits (answers on the model, replies to Slack and
+    # mail, maintenance), so this many answers can be with the model at once.
+    threads: int = 16
 
 
 class EmbeddedSettings(BaseModel):
