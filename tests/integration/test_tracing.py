@@ -4,12 +4,14 @@ Langfuse does not hold up answers."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from app.core import tracing
 from app.core.db import session_scope
@@ -18,6 +20,7 @@ from app.domains.conversations import deliveries, feedback
 from app.domains.conversations import service as conversations
 from app.domains.corrections import service as corrections
 from app.domains.principals import service as principals
+from app.domains.usage.models import UsageRecord
 from rag.llm.endpoint import forget_clients
 from tests.conftest import Env
 from tests.fakes.langfuse_server import LangfuseServer, ReceivedSpan
@@ -77,8 +80,9 @@ def _by_name(spans: list[ReceivedSpan]) -> dict[str, ReceivedSpan]:
     return {s.name: s for s in spans}
 
 
-def test_one_trace_per_question_with_spans_usage_and_masking(traced: LangfuseServer) -> None:
-    message_id, _ = _ask()
+def test_one_trace_per_question_with_spans_usage_and_masking(traced: LangfuseServer, env: Env) -> None:
+    env.set(PLINTH_USAGE_PRICE_IN_PER_1K="0.5", PLINTH_USAGE_PRICE_OUT_PER_1K="1.5")
+    message_id, answer_id = _ask()
     tracer = tracing.get_tracer()
     tracer.flush()
     _wait_for(lambda: {"question", "generate"} <= {s.name for s in traced.state.spans})
@@ -96,7 +100,11 @@ def test_one_trace_per_question_with_spans_usage_and_masking(traced: LangfuseSer
     assert generate["langfuse.observation.type"] == "generation"
     assert generate["langfuse.observation.model.name"] == "stub-model"
     assert '"input"' in generate["langfuse.observation.usage_details"]
-    assert "langfuse.observation.cost_details" in generate
+    # The trace reports the cost the usage record stores.
+    with session_scope() as session:
+        stored_cost = session.scalar(select(UsageRecord.cost).where(UsageRecord.answer_id == answer_id))
+    assert stored_cost
+    assert json.loads(generate["langfuse.observation.cost_details"]) == {"total": stored_cost}
     assert "traces" in "".join(traced.state.paths)
     raw = b"".join(traced.state.raw)
     assert SECRET_EMAIL.encode() not in raw

@@ -24,14 +24,15 @@ def account(
     message: conversations.Message,
     scope: usage.UsageScope,
     draft: DraftAnswer,
+    cost: float,
     started: float,
     record: dict[str, object],
     warnings: list[str] | None = None,
 ) -> AnswerSummary:
+    """Store the answer with its usage; `cost` is the one its trace reported (priced once)."""
     if warnings:
         draft = dataclasses.replace(draft, text=draft.text + "\n\n" + "\n".join(warnings))
     completion = draft.completion
-    cost = answer_cost(session, completion)
     if completion is not None:
         record = {**record, "endpoint": completion.endpoint, "llm_attempts": completion.attempts}
     processing_ms = (time.perf_counter() - started) * 1000

@@ -89,7 +89,9 @@ def _answer(
             payload={"reason": budget.refusal, "resets_at": str(budget.resets_at)},
         )
         draft = refused_answer(budget.refusal)
-        return account(session, message=message, scope=scope, draft=draft, started=started, record={})
+        return account(
+            session, message=message, scope=scope, draft=draft, cost=0.0, started=started, record={}
+        )
     readers = _read_scope(session, message=message)
     endpoints = models.endpoints(session)
     template = models.active_prompt(session)
@@ -119,8 +121,9 @@ def _answer(
     if hit is not None:
         draft, first_answer = hit
         record["cached_from"] = str(first_answer)
+        cost = answer_cost(session, draft.completion)
     else:
-        draft = _compose(
+        draft, cost = _compose(
             session,
             message=message,
             thread=thread,
@@ -136,6 +139,7 @@ def _answer(
         message=message,
         scope=scope,
         draft=draft,
+        cost=cost,
         started=started,
         record=record,
         warnings=budget.warnings,
@@ -156,7 +160,8 @@ def _compose(
     record: dict[str, object],
     on_progress: ProgressCallback | None,
     tracer: tracing.Tracer,
-) -> DraftAnswer:
+) -> tuple[DraftAnswer, float]:
+    """The answer and what its model call cost."""
     settings = get_settings()
     with tracer.span("retrieve", input=message.text) as span:
         embedder = get_cached_embedder()
@@ -175,7 +180,7 @@ def _compose(
             )
             record["correction_id"] = str(curated.correction_id)
             span.update(metadata={"correction_id": str(curated.correction_id)})
-            return curated_answer(curated.text, sources)
+            return curated_answer(curated.text, sources), 0.0  # a reviewed answer: no model call
         search_query = (
             query if thread.search_text == message.text else embedder.embed([thread.search_text])[0]
         )
@@ -203,6 +208,7 @@ def _compose(
             progress_interval_s=settings.llm.progress_interval_s,
         )
         completion = draft.completion
+        cost = answer_cost(session, completion)
         generation.update(
             output=draft.text,
             model=completion.model if completion else None,
@@ -211,7 +217,7 @@ def _compose(
                 if completion
                 else None
             ),
-            cost_details={"total": answer_cost(session, completion)} if completion else None,
+            cost_details={"total": cost} if completion else None,
             metadata={
                 "mode": draft.mode,
                 "fallback_reason": draft.fallback_reason,
@@ -220,7 +226,7 @@ def _compose(
                 "prompt_version": template.version,
             },
         )
-    return draft
+    return draft, cost
 
 
 def _thread_context(session: Session, *, message: conversations.Message) -> _Thread:
