@@ -316,7 +316,7 @@ def run(
     duration_s: float = 300.0,
     docs: Path = DEFAULT_DOCS,
     llm_url: str | None = None,
-    concurrency: int = 2,
+    concurrency: int = 16,
     driver: str = "slack",
     busy_depth: int | None = None,
     drain_s: float | None = None,

@@ -1,5 +1,5 @@
 """The scratch system `plinth bench load` runs against: everything `plinth up` runs (embedded
-PostgreSQL, bundled Redis, a Celery worker, beat and the API as real processes), with the documents
+PostgreSQL, bundled Redis, the two Celery workers, beat and the API as real processes), with the documents
 ingested and, unless another endpoint is given, the tests' stub of the OpenAI-compatible API."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from app.runtime import migrate
 from app.runtime.postgres import EmbeddedPostgres, free_port
 from app.runtime.processes import ManagedProcess, wait_until_ok
 from app.runtime.redis_server import BundledRedis
+from workers import names
 
 
 @dataclass
@@ -36,8 +37,8 @@ def scratch_system(
     busy_depth: int | None = None,
     settings: Mapping[str, str] | None = None,
 ) -> Iterator[System]:
-    """Everything `plinth up` runs, on scratch servers removed afterwards; `settings` are extra
-    `PLINTH_*` variables for its processes."""
+    """Everything `plinth up` runs, on scratch servers removed afterwards; `concurrency` is the answer
+    worker's threads (answers at once), `settings` are extra `PLINTH_*` variables for its processes."""
     root = Path(tempfile.mkdtemp(prefix="plinth-bench-load-"))
     stub = None
     if llm_url is None:
@@ -61,7 +62,7 @@ def scratch_system(
             "PLINTH_DATABASE_URL": postgres.url(),
             "PLINTH_REDIS_URL": redis_server.url,
             "PLINTH_LLM_BASE_URL": llm_url,
-            "PLINTH_WORKER_CONCURRENCY": str(concurrency),
+            "PLINTH_WORKER_THREADS": str(concurrency),
             "PLINTH_API_TOKEN": token,
             **({"PLINTH_QUEUE_BUSY_DEPTH": str(busy_depth)} if busy_depth is not None else {}),
             **(settings or {}),
@@ -72,7 +73,12 @@ def scratch_system(
         if ingest.process is None or ingest.process.wait(timeout=900) != 0:
             raise RuntimeError(f"ingesting {docs} failed; see {root / 'ingest.log'}")
         for name, command in (
-            ("worker", [*plinth, "worker"]),
+            ("worker", [*plinth, "worker", "--queues", ",".join(names.WAITING_QUEUES), "--pool", "threads"]),
+            # The documents are in already: one process takes files shared in Slack.
+            (
+                "worker-ingest",
+                [*plinth, "worker", "--queues", ",".join(names.CPU_QUEUES), "--concurrency", "1"],
+            ),
             ("beat", [*plinth, "beat"]),
             ("api", [*plinth, "api", "--port", str(port)]),
         ):

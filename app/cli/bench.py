@@ -94,7 +94,7 @@ def load(
         None, help="Documents to ingest first (default: the handbook's travel-and-leave pages)."
     ),
     llm_url: str = typer.Option(None, help="OpenAI-compatible endpoint (default: the stub the tests use)."),
-    concurrency: int = typer.Option(2, help="Worker processes."),
+    concurrency: int = typer.Option(16, help="Answers at once: threads of the answer worker."),
 ) -> None:
     """Sustained questions through Slack (or the API): throughput, latency percentiles, errors, busy
     notices, queue depth over time, and the rate at which latency degrades."""
