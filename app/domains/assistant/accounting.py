@@ -29,7 +29,7 @@ def account(
     record: dict[str, object],
     warnings: list[str] | None = None,
 ) -> AnswerSummary:
-    """Store the answer with its usage; `cost` is the one its trace reported (priced once)."""
+    """Store the answer with its usage; `cost` is priced once by the caller, as its trace reports it."""
     if warnings:
         draft = dataclasses.replace(draft, text=draft.text + "\n\n" + "\n".join(warnings))
     completion = draft.completion
